@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+// The ringpoll CLI. Each subcommand lives in bench/commands/<name>.ts and registers itself here.
+import { Command } from "commander";
+import { readFileSync } from "node:fs";
+import { registerProbe } from "./commands/probe.js";
+
+const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+
+const program = new Command()
+  .name("ringpoll")
+  .description("Real epoll and io_uring for Node.js, and a kernel packets-per-second benchmark")
+  .version(pkg.version);
+
+registerProbe(program);
+
+await program.parseAsync();

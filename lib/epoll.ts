@@ -1,0 +1,250 @@
+// Epoll: one epoll fd; events arrive in batches (typed arrays), one JS call per batch.
+import { abortError, closedError, errnoError, stateError } from "./errors.js";
+import { native, type NativeEpoll } from "./native.js";
+import * as validate from "./validate.js";
+
+// uapi <sys/epoll.h>
+export const EPOLLIN = 0x001;
+export const EPOLLPRI = 0x002;
+export const EPOLLOUT = 0x004;
+export const EPOLLERR = 0x008;
+export const EPOLLHUP = 0x010;
+export const EPOLLRDHUP = 0x2000;
+/** Wake one of the epoll instances sharing the fd (add only; the kernel refuses it on modify). */
+export const EPOLLEXCLUSIVE = 2 ** 28;
+/** Disable the fd after one event until re-armed with modify(). */
+export const EPOLLONESHOT = 2 ** 30;
+/** Edge-triggered: report a change of readiness once, not while it lasts. */
+export const EPOLLET = 2 ** 31;
+
+const EPOLL_CTL_ADD = 1;
+const EPOLL_CTL_DEL = 2;
+const EPOLL_CTL_MOD = 3;
+
+export interface EpollOptions {
+  /** The most events one batch can hold (epoll_wait maxevents). Default 1024. */
+  maxEvents?: number;
+}
+
+/** A batch of ready events. The views are valid until the callback returns / the next iteration. */
+export class EpollBatch {
+  constructor(
+    /** number of events */
+    readonly length: number,
+    /** the event mask of each event (EPOLLIN, …) */
+    readonly events: Uint32Array,
+    /** the 32-bit token given to add()/modify() for each event */
+    readonly data: Uint32Array,
+  ) {}
+}
+
+export interface StartOptions {
+  /** Called if watching fails; without it the error is thrown as an uncaught exception. */
+  onError?: (err: Error) => void;
+}
+
+export interface BatchesOptions {
+  /** Ends the iteration with an AbortError when aborted. */
+  signal?: AbortSignal;
+}
+
+type Consumer = "callback" | "iterator" | null;
+
+export class Epoll implements AsyncIterable<EpollBatch>, Disposable {
+  static readonly EPOLLIN = EPOLLIN;
+  static readonly EPOLLPRI = EPOLLPRI;
+  static readonly EPOLLOUT = EPOLLOUT;
+  static readonly EPOLLERR = EPOLLERR;
+  static readonly EPOLLHUP = EPOLLHUP;
+  static readonly EPOLLRDHUP = EPOLLRDHUP;
+  static readonly EPOLLEXCLUSIVE = EPOLLEXCLUSIVE;
+  static readonly EPOLLONESHOT = EPOLLONESHOT;
+  static readonly EPOLLET = EPOLLET;
+
+  readonly maxEvents: number;
+  #native: NativeEpoll | null;
+  readonly #events: Uint32Array;
+  readonly #data: Uint32Array;
+  #consumer: Consumer = null;
+
+  constructor(options: EpollOptions = {}) {
+    validate.object("options", options);
+    validate.knownKeys("options", options, ["maxEvents"]);
+    this.maxEvents = validate.integer("options.maxEvents", options.maxEvents ?? 1024, 1, 1 << 20);
+    this.#events = new Uint32Array(this.maxEvents);
+    this.#data = new Uint32Array(this.maxEvents);
+    this.#native = new native.Epoll(this.maxEvents, this.#events, this.#data);
+  }
+
+  /** The epoll fd (-1 once closed). */
+  get fd(): number {
+    return this.#native?.fd ?? -1;
+  }
+
+  get closed(): boolean {
+    return this.#native === null;
+  }
+
+  #open(): NativeEpoll {
+    if (this.#native === null) throw closedError("Epoll");
+    return this.#native;
+  }
+
+  /** EPOLL_CTL_ADD: watch `fd` for `events`; `data` (default: fd) comes back with each event. */
+  add(fd: number, events: number, data: number = fd): void {
+    this.#ctl(EPOLL_CTL_ADD, fd, events, data);
+  }
+
+  /** EPOLL_CTL_MOD: change the events (and token) of a watched fd; re-arms EPOLLONESHOT. */
+  modify(fd: number, events: number, data: number = fd): void {
+    this.#ctl(EPOLL_CTL_MOD, fd, events, data);
+  }
+
+  /** EPOLL_CTL_DEL: stop watching `fd`. */
+  remove(fd: number): void {
+    validate.fd("fd", fd);
+    this.#open().ctl(EPOLL_CTL_DEL, fd, 0, 0);
+  }
+
+  #ctl(op: number, fd: number, events: number, data: number): void {
+    validate.fd("fd", fd);
+    const mask = validate.mask("events", events);
+    validate.uint32("data", data);
+    this.#open().ctl(op, fd, mask, data);
+  }
+
+  /**
+   * epoll_wait now, synchronously, for code that drives its own loop. Blocks up to `timeoutMs`
+   * (0: no wait); an infinite (negative) timeout is refused because it would block Node.
+   */
+  wait(timeoutMs = 0): EpollBatch {
+    validate.integer("timeoutMs", timeoutMs, 0, validate.INT32_MAX, "non-negative integer");
+    const ep = this.#open();
+    if (this.#consumer === "iterator") throw stateError("Epoll is being iterated; wait() would overwrite its batch");
+    return this.#batch(ep.wait(timeoutMs));
+  }
+
+  #batch(n: number): EpollBatch {
+    return new EpollBatch(n, this.#events.subarray(0, n), this.#data.subarray(0, n));
+  }
+
+  /** Deliver batches through the Node event loop: one call of `onBatch` per epoll_wait. */
+  start(onBatch: (batch: EpollBatch) => void, options: StartOptions = {}): this {
+    validate.func("onBatch", onBatch);
+    validate.object("options", options);
+    const onError = options.onError === undefined ? undefined : validate.func<(e: Error) => void>("options.onError", options.onError);
+    const ep = this.#open();
+    if (this.#consumer === "iterator") throw stateError("Epoll is being iterated; it has one consumer at a time");
+    this.#consumer = "callback";
+    ep.start((n) => {
+      if (n >= 0) return onBatch(this.#batch(n));
+      this.#consumer = null;
+      const err = errnoError(-n, "epoll_wait");
+      if (onError) onError(err);
+      else throw err;
+    });
+    return this;
+  }
+
+  /** Stop delivering batches (events stay queued in the kernel). */
+  stop(): this {
+    const ep = this.#open();
+    if (this.#consumer === "callback") {
+      ep.stop();
+      this.#consumer = null;
+    }
+    return this;
+  }
+
+  /** Let the process exit while this Epoll is watching (like socket.unref()). */
+  unref(): this {
+    this.#open().setRef(false);
+    return this;
+  }
+
+  ref(): this {
+    this.#open().setRef(true);
+    return this;
+  }
+
+  /** Stop watching and close the epoll fd. Idempotent; every later call throws ERR_RINGPOLL_CLOSED. */
+  close(): void {
+    const ep = this.#native;
+    if (ep === null) return;
+    this.#native = null;
+    ep.close();
+    this.#wake?.();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
+  #wake: (() => void) | null = null;
+
+  /** Batches as an async iterator; each batch's views are valid until the next iteration. */
+  batches(options: BatchesOptions = {}): AsyncIterableIterator<EpollBatch> {
+    validate.object("options", options);
+    const signal = validate.abortSignal("options.signal", options.signal);
+    const ep = this.#open();
+    if (this.#consumer !== null) throw stateError("Epoll already has a consumer (start() or another iterator)");
+    this.#consumer = "iterator";
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      this.#wake = null;
+      signal?.removeEventListener("abort", onAbort);
+      if (this.#native !== null) ep.stop();
+      if (this.#consumer === "iterator") this.#consumer = null;
+    };
+    let reject: ((err: unknown) => void) | null = null;
+    const onAbort = () => {
+      const r = reject;
+      finish();
+      r?.(abortError(signal!));
+    };
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const iterator: AsyncIterableIterator<EpollBatch> = {
+      next: () => {
+        if (signal?.aborted && !done) {
+          finish();
+          return Promise.reject(abortError(signal));
+        }
+        if (done || this.#native === null) {
+          finish();
+          return Promise.resolve({ done: true, value: undefined });
+        }
+        return new Promise<IteratorResult<EpollBatch>>((resolve, rej) => {
+          reject = rej;
+          // Closing the Epoll ends the iteration.
+          this.#wake = () => {
+            finish();
+            resolve({ done: true, value: undefined });
+          };
+          // Watch until one batch arrives, then pause: the next batch must not overwrite this one.
+          ep.start((n) => {
+            ep.stop();
+            reject = null;
+            if (n >= 0) return resolve({ done: false, value: this.#batch(n) });
+            finish();
+            rej(errnoError(-n, "epoll_wait"));
+          });
+        });
+      },
+      return: () => {
+        finish();
+        return Promise.resolve({ done: true, value: undefined });
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<EpollBatch> {
+    return this.batches();
+  }
+}
+

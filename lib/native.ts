@@ -1,0 +1,60 @@
+// Loads the addon once per thread and hands it the JS error factory.
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { errnoError } from "./errors.js";
+
+if (process.platform !== "linux") {
+  throw new Error(`ringpoll supports Linux only (epoll and io_uring are Linux interfaces); this is ${process.platform}`);
+}
+
+export interface NativeEpoll {
+  readonly fd: number;
+  ctl(op: number, fd: number, events: number, data: number): void;
+  wait(timeoutMs: number): number;
+  start(onBatch: (n: number) => void): void;
+  stop(): void;
+  close(): void;
+  setRef(ref: boolean): void;
+}
+
+export interface NativeFd {
+  socket(type: 0 | 1): number;
+  setReuse(fd: number): number;
+  setBufferSize(fd: number, which: 0 | 1, size: number): number;
+  bind(fd: number, port: number, host: string): number;
+  connect(fd: number, port: number, host: string): number;
+  listen(fd: number, backlog: number): number;
+  accept(fd: number): number;
+  localPort(fd: number): number;
+  eventfd(initval: number): number;
+  pipe(out: Int32Array): number;
+  read(fd: number, buf: Uint8Array, offset: number, length: number): number;
+  write(fd: number, buf: Uint8Array, offset: number, length: number): number;
+  sendto(fd: number, buf: Uint8Array, offset: number, length: number, port: number, host: string): number;
+  close(fd: number): number;
+}
+
+export interface NativeAddon {
+  setErrorFactory(factory: (errno: number, syscall: string, detail?: string) => Error): void;
+  Epoll: new (maxEvents: number, events: Uint32Array, data: Uint32Array) => NativeEpoll;
+  fd: NativeFd;
+  liburingVersion: string;
+}
+
+const require = createRequire(import.meta.url);
+const bindings = require("bindings") as (opts: { bindings: string; module_root: string }) => unknown;
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+function load(): NativeAddon {
+  try {
+    return bindings({ bindings: "ringpoll", module_root: root }) as NativeAddon;
+  } catch (err) {
+    throw new Error(
+      `ringpoll: the native addon is not built (${(err as Error).message.split("\n")[0]}); run \`npm run build:native\``,
+      { cause: err },
+    );
+  }
+}
+
+export const native: NativeAddon = load();
+native.setErrorFactory(errnoError);

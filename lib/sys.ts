@@ -1,0 +1,127 @@
+// Thin fd helpers (sockets, eventfd, pipes) for code that brings its own fds to Epoll or IoUring.
+// Errors are SystemErrors; on a nonblocking fd, "would block" returns null instead of throwing.
+import { errnoError, invalidArgType } from "./errors.js";
+import { native } from "./native.js";
+import * as validate from "./validate.js";
+
+const EAGAIN = 11;
+const fdn = native.fd;
+
+function check(result: number, syscall: string): number {
+  if (result < 0) throw errnoError(-result, syscall);
+  return result;
+}
+
+function range(buf: Uint8Array, offset: number, length: number | undefined): number {
+  if (!(buf instanceof Uint8Array)) throw invalidArgType("buffer", "Buffer or Uint8Array", buf);
+  validate.integer("offset", offset, 0, buf.byteLength, `integer between 0 and ${buf.byteLength}`);
+  const len = length ?? buf.byteLength - offset;
+  validate.integer("length", len, 0, buf.byteLength - offset, `integer between 0 and ${buf.byteLength - offset}`);
+  return len;
+}
+
+function port(value: number): number {
+  return validate.integer("port", value, 0, 65535);
+}
+
+function host(value: string): string {
+  if (typeof value !== "string") throw invalidArgType("host", "IPv4 address string", value);
+  return value;
+}
+
+export interface SocketOptions {
+  /** Bind to this port on `host` (0: any free port). */
+  port?: number;
+  /** IPv4 address to bind; default 127.0.0.1. */
+  host?: string;
+  /** SO_REUSEADDR + SO_REUSEPORT before bind. */
+  reuse?: boolean;
+  /** SO_RCVBUF in bytes. */
+  recvBufferSize?: number;
+}
+
+function socket(type: 0 | 1, options: SocketOptions): number {
+  validate.object("options", options);
+  validate.knownKeys("options", options, ["port", "host", "reuse", "recvBufferSize"]);
+  const fd = check(fdn.socket(type), "socket");
+  try {
+    if (options.reuse) check(fdn.setReuse(fd), "setsockopt");
+    if (options.recvBufferSize !== undefined) {
+      check(fdn.setBufferSize(fd, 0, validate.integer("options.recvBufferSize", options.recvBufferSize, 1, validate.INT32_MAX)), "setsockopt");
+    }
+    if (options.port !== undefined || options.host !== undefined) {
+      check(fdn.bind(fd, port(options.port ?? 0), host(options.host ?? "127.0.0.1")), "bind");
+    }
+    return fd;
+  } catch (err) {
+    fdn.close(fd);
+    throw err;
+  }
+}
+
+/** A nonblocking, close-on-exec UDP (IPv4) socket fd, bound when `port` or `host` is given. */
+export function udpSocket(options: SocketOptions = {}): number {
+  return socket(0, options);
+}
+
+/** A nonblocking, close-on-exec TCP (IPv4) socket fd, bound when `port` or `host` is given. */
+export function tcpSocket(options: SocketOptions = {}): number {
+  return socket(1, options);
+}
+
+export function listen(fd: number, backlog = 511): void {
+  check(fdn.listen(validate.fd("fd", fd), validate.integer("backlog", backlog, 0, validate.INT32_MAX)), "listen");
+}
+
+/** connect(); on a nonblocking socket EINPROGRESS is not an error. */
+export function connect(fd: number, portNumber: number, hostName = "127.0.0.1"): void {
+  const r = fdn.connect(validate.fd("fd", fd), port(portNumber), host(hostName));
+  if (r < 0 && r !== -115) check(r, "connect");
+}
+
+/** accept4(); null when no connection is waiting. */
+export function accept(fd: number): number | null {
+  const r = fdn.accept(validate.fd("fd", fd));
+  return r === -EAGAIN ? null : check(r, "accept4");
+}
+
+/** The port a socket is bound to. */
+export function localPort(fd: number): number {
+  return check(fdn.localPort(validate.fd("fd", fd)), "getsockname");
+}
+
+/** A nonblocking, close-on-exec eventfd. */
+export function eventfd(initval = 0): number {
+  return check(fdn.eventfd(validate.uint32("initval", initval)), "eventfd");
+}
+
+/** A nonblocking, close-on-exec pipe: [readFd, writeFd]. */
+export function pipe(): [number, number] {
+  const out = new Int32Array(2);
+  check(fdn.pipe(out), "pipe2");
+  return [out[0]!, out[1]!];
+}
+
+/** read()/recv(); null when it would block. */
+export function read(fd: number, buffer: Uint8Array, offset = 0, length?: number): number | null {
+  const len = range(buffer, offset, length);
+  const r = fdn.read(validate.fd("fd", fd), buffer, offset, len);
+  return r === -EAGAIN ? null : check(r, "read");
+}
+
+/** write()/send(); null when it would block. */
+export function write(fd: number, buffer: Uint8Array, offset = 0, length?: number): number | null {
+  const len = range(buffer, offset, length);
+  const r = fdn.write(validate.fd("fd", fd), buffer, offset, len);
+  return r === -EAGAIN ? null : check(r, "write");
+}
+
+/** sendto() a UDP datagram; null when it would block. */
+export function sendto(fd: number, buffer: Uint8Array, portNumber: number, hostName = "127.0.0.1"): number | null {
+  const r = fdn.sendto(validate.fd("fd", fd), buffer, 0, range(buffer, 0, undefined), port(portNumber), host(hostName));
+  return r === -EAGAIN ? null : check(r, "sendto");
+}
+
+export function close(fd: number): void {
+  check(fdn.close(validate.fd("fd", fd)), "close");
+}

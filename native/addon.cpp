@@ -1,0 +1,17 @@
+#include "addon.hpp"
+
+#include "epoll.hpp"
+#include "fd.hpp"
+
+Addon::Addon(Napi::Env env, Napi::Object exports) {
+  DefineAddon(exports, {InstanceMethod("setErrorFactory", &Addon::SetErrorFactory)});
+  exports.Set("Epoll", Epoll::Init(env));
+  exports.Set("fd", FdInit(env));
+  exports.Set("liburingVersion", Napi::String::New(env, RINGPOLL_LIBURING_VERSION));
+}
+
+void Addon::SetErrorFactory(const Napi::CallbackInfo& info) {
+  errorFactory = Napi::Persistent(info[0].As<Napi::Function>());
+}
+
+NODE_API_ADDON(Addon)

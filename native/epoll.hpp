@@ -1,0 +1,59 @@
+// Epoll: owns one epoll fd. Batches are delivered through the Node loop: libuv watches the epoll fd,
+// and when it is readable one epoll_wait(..., 0) fills a buffer shared with JS and one JS call follows.
+#pragma once
+#include <napi.h>
+#include <sys/epoll.h>
+#include <uv.h>
+
+#include <memory>
+#include <vector>
+
+class Epoll;
+
+// Kernel-side resources, released exactly once: by close(), by the finalizer or by the
+// environment's async cleanup hook (worker exit), whichever comes first.
+struct EpollState {
+  Epoll* owner = nullptr;
+  int fd = -1;
+  uv_poll_t* poll = nullptr;
+  napi_async_cleanup_hook_handle hook = nullptr;
+  bool released = false;
+
+  void Release();  // may delete this
+  void Finish();
+  static void OnClosed(uv_handle_t* handle);
+  static void OnCleanup(napi_async_cleanup_hook_handle handle, void* arg);
+};
+
+class Epoll : public Napi::ObjectWrap<Epoll> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  // new Epoll(maxEvents, events: Uint32Array, data: Uint32Array)
+  explicit Epoll(const Napi::CallbackInfo& info);
+  ~Epoll() override;
+
+ private:
+  friend struct EpollState;
+
+  Napi::Value Ctl(const Napi::CallbackInfo& info);
+  Napi::Value Wait(const Napi::CallbackInfo& info);
+  void Start(const Napi::CallbackInfo& info);
+  void Stop(const Napi::CallbackInfo& info);
+  void Close(const Napi::CallbackInfo& info);
+  void SetRef(const Napi::CallbackInfo& info);
+  Napi::Value GetFd(const Napi::CallbackInfo& info);
+
+  int Collect(int n);  // split kernel events into the JS arrays; returns n or -errno
+  void StopWatching();
+  static void OnReadable(uv_poll_t* handle, int status, int events);
+  void Dispatch(int status);
+
+  EpollState* state_ = nullptr;
+  std::vector<epoll_event> kernelEvents_;
+  Napi::Reference<Napi::Uint32Array> events_;
+  Napi::Reference<Napi::Uint32Array> data_;
+  Napi::FunctionReference onBatch_;
+  std::unique_ptr<Napi::AsyncContext> asyncContext_;
+  bool watching_ = false;
+  bool refed_ = true;
+};

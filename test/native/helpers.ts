@@ -1,0 +1,44 @@
+// Shared test helpers: real fds, closed after each test.
+import { readdirSync } from "node:fs";
+import { sys } from "ringpoll";
+
+export class Fds {
+  #fds: number[] = [];
+  track(fd: number): number {
+    this.#fds.push(fd);
+    return fd;
+  }
+  udp(): { fd: number; port: number } {
+    const fd = this.track(sys.udpSocket({ port: 0 }));
+    return { fd, port: sys.localPort(fd) };
+  }
+  pipe(): [number, number] {
+    const [r, w] = sys.pipe();
+    this.track(r);
+    this.track(w);
+    return [r, w];
+  }
+  eventfd(initval = 0): number {
+    return this.track(sys.eventfd(initval));
+  }
+  closeAll(): void {
+    for (const fd of this.#fds.splice(0)) {
+      try {
+        sys.close(fd);
+      } catch {
+        // already closed by the test
+      }
+    }
+  }
+}
+
+export function openFdCount(): number {
+  return readdirSync("/proc/self/fd").length;
+}
+
+export const one = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
+
+/** Resolves after the event loop has had a chance to run `turns` times. */
+export async function turns(n = 3): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
