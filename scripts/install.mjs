@@ -21,7 +21,10 @@ if (probe.error || probe.status !== 0) {
   process.exit(1);
 }
 
-const args = ["rebuild"];
+// --incremental: reconfigure (picks up new native/*.cpp) and rebuild only what changed, without
+// deleting build/ under processes that have the addon loaded. Sanitizer switches need a full rebuild.
+const incremental = process.argv.includes("--incremental");
+const args = incremental ? ["configure", "build"] : ["rebuild"];
 if (process.argv.includes("--debug")) args.push("--debug");
 const gyp = spawnSync("node-gyp", args, { stdio: "inherit", shell: false });
 if (gyp.error) {
