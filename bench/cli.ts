@@ -2,6 +2,7 @@
 // The ringpoll CLI. Each subcommand lives in bench/commands/<name>.ts and registers itself here.
 import { Command } from "commander";
 import { readFileSync } from "node:fs";
+import { registerCompare } from "./commands/compare.js";
 import { registerProbe } from "./commands/probe.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -12,5 +13,6 @@ const program = new Command()
   .version(pkg.version);
 
 registerProbe(program);
+registerCompare(program);
 
 await program.parseAsync();

@@ -1,0 +1,85 @@
+import { appendFileSync, writeFileSync } from "node:fs";
+import { InvalidArgumentError, type Command } from "commander";
+import { compareFiles, type CompareReport } from "../compare/files.js";
+import { exitCode, failsGate } from "../compare/gate.js";
+import { BadInput, loadResultFile } from "../compare/input.js";
+import { reportJunit } from "../compare/junit.js";
+import { reportMarkdown } from "../compare/markdown.js";
+import { METRICS, type MetricName } from "../compare/metric.js";
+import { describeResult } from "../compare/match.js";
+import { reportText } from "../compare/text.js";
+
+interface CompareFlags {
+  json?: boolean;
+  metric: (MetricName | "headline")[];
+  target: number;
+  failOnRegression?: number;
+  markdown?: string;
+  junit?: string;
+  force?: boolean;
+}
+
+export function percent(what: string, allowZero: boolean) {
+  return (text: string): number => {
+    const v = Number(text);
+    if (text.trim() === "" || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0) || v >= 100) {
+      throw new InvalidArgumentError(`Expected ${allowZero ? "a non-negative" : "a positive"} percentage below 100 for ${what} but received ${text}`);
+    }
+    return v;
+  };
+}
+
+function metricList(text: string): (MetricName | "headline")[] {
+  const names = text.split(",").map((s) => s.trim());
+  for (const n of names) {
+    if (n !== "headline" && !METRICS.includes(n as MetricName)) {
+      throw new InvalidArgumentError(`Expected headline or one of ${METRICS.join(", ")} for --metric but received ${n}`);
+    }
+  }
+  return names as (MetricName | "headline")[];
+}
+
+/** Writes the requested outputs; returns the exit code. */
+export function emitReport(report: CompareReport, opts: Omit<CompareFlags, "metric" | "target" | "force">): number {
+  const threshold = opts.failOnRegression;
+  const gate = threshold === undefined ? undefined : { thresholdPercent: threshold, pass: !report.comparisons.some((c) => failsGate(c, threshold)) };
+  if (opts.json) console.log(JSON.stringify({ ...report, ...(gate ? { gate } : {}) }, null, 2));
+  else console.log(reportText(report, threshold));
+  const markdown = reportMarkdown(report, threshold);
+  if (opts.markdown) writeFileSync(opts.markdown, markdown);
+  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, markdown);
+  if (opts.junit) writeFileSync(opts.junit, reportJunit(report, threshold));
+  const bad = report.comparisons.filter((c) => c.badInput);
+  for (const c of bad) console.error(`ringpoll: ${describeResult(c)} ${c.metric}: ${c.reason}`);
+  return exitCode(report.comparisons, threshold);
+}
+
+export function registerCompare(program: Command): void {
+  program
+    .command("compare")
+    .description("compare result files: ratio head/base with a 95 % CI, significance, verdict, minimum detectable effect")
+    .argument("<base>", "baseline result file (ringpoll.bench.v1 JSON)")
+    .argument("<head...>", "result files compared with the baseline")
+    .option("--json", "print the comparisons as JSON")
+    .option("--metric <list>", `headline (pps, tps or iops by scenario) and/or ${METRICS.join(", ")}, comma-separated`, metricList, ["headline"])
+    .option("--target <percent>", "effect size to compute the runs needed for", percent("--target", false), 1.5)
+    .option("--fail-on-regression <percent>", "exit 1 when head is significantly slower by more than this", percent("--fail-on-regression", true))
+    .option("--markdown <file>", "write a markdown summary (also appended to $GITHUB_STEP_SUMMARY when set)")
+    .option("--junit <file>", "write JUnit XML, one testcase per comparison")
+    .option("--force", "give verdicts on results recorded under emulation (QEMU TCG)")
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+    .action((base: string, heads: string[], opts: CompareFlags) => {
+      try {
+        const report = compareFiles(loadResultFile(base), heads.map(loadResultFile), {
+          metrics: opts.metric,
+          targetPercent: opts.target,
+          force: opts.force === true,
+        });
+        process.exitCode = emitReport(report, opts);
+      } catch (err) {
+        if (!(err instanceof BadInput)) throw err;
+        console.error(`ringpoll compare: ${err.message}`);
+        process.exitCode = 2;
+      }
+    });
+}

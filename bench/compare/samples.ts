@@ -1,0 +1,130 @@
+// One comparison of two samples (base, head): ratio with CI, significance, verdict, MDE, runs needed.
+// Shared by `compare` (two result files) and `ab` (two interleaved configurations).
+import { cv, median, variance } from "../stats/describe.js";
+import { mdePercent, runsForEffect } from "../stats/power.js";
+import { mannWhitney } from "../stats/rank.js";
+import { logs, welchLog } from "../stats/welch.js";
+
+export type Verdict = "faster" | "slower" | "no detectable difference" | "no verdict";
+
+export interface SampleOptions {
+  higherIsBetter: boolean;
+  /** effect (percent) to compute runsFor */
+  targetPercent: number;
+  alpha?: number;
+  power?: number;
+}
+
+export interface SideStats {
+  runs: number;
+  median: number | null;
+  cv: number | null;
+}
+
+export interface RunsFor {
+  targetPercent: number;
+  /** runs per side (both sides equal) at which the target effect is the MDE; null = more than 100000 */
+  runsPerSide: number | null;
+  /** runs still to add per side (0 when already resolved) */
+  moreRunsPerSide: number | null;
+}
+
+export interface SampleComparison {
+  base: SideStats;
+  head: SideStats;
+  /** geometric-mean ratio head/base (centre of the CI) */
+  ratio: number | null;
+  /** ratio of the medians, for reading beside the medians */
+  medianRatio: number | null;
+  ci: [number, number] | null;
+  pValue: number | null;
+  significant: boolean | null;
+  verdict: Verdict;
+  /** how much worse head is, percent (positive = regression), from the ratio */
+  regressionPercent: number | null;
+  /** minimum detectable effect at the given power, percent */
+  mde: number | null;
+  runsFor: RunsFor | null;
+  /** rank test on the same runs; `attainable` is false when so few runs can never reach p < alpha */
+  crossCheck: { method: "mann-whitney"; pValue: number; agrees: boolean; attainable: boolean } | null;
+  /** why there is no verdict */
+  reason?: string;
+}
+
+export function sideStats(values: readonly number[]): SideStats {
+  return {
+    runs: values.length,
+    median: values.length ? median(values) : null,
+    cv: values.length >= 2 ? cv(values) : null,
+  };
+}
+
+/** Why these samples cannot be compared, or null when they can. */
+export function insufficient(base: readonly number[], head: readonly number[]): string | null {
+  for (const [name, values] of [["base", base], ["head", head]] as const) {
+    if (values.length === 0) return `${name} has no runs`;
+    if (values.length === 1) return `${name} has a single run: no run-to-run variance to judge a difference against (at least 2 runs per side, 5 or more recommended)`;
+  }
+  if (variance(base) === 0 && variance(head) === 0) return "no run-to-run variance on either side (every run identical): the noise cannot be estimated";
+  return null;
+}
+
+export function noVerdict(base: readonly number[], head: readonly number[], reason: string): SampleComparison {
+  return {
+    base: sideStats(base),
+    head: sideStats(head),
+    ratio: null,
+    medianRatio: null,
+    ci: null,
+    pValue: null,
+    significant: null,
+    verdict: "no verdict",
+    regressionPercent: null,
+    mde: null,
+    runsFor: null,
+    crossCheck: null,
+    reason,
+  };
+}
+
+export function compareSamples(base: readonly number[], head: readonly number[], opts: SampleOptions): SampleComparison {
+  const alpha = opts.alpha ?? 0.05;
+  const power = opts.power ?? 0.8;
+  const reason = insufficient(base, head);
+  if (reason) return noVerdict(base, head, reason);
+
+  const w = welchLog(base, head, 1 - alpha);
+  const significant = w.pValue < alpha;
+  const better = opts.higherIsBetter ? w.ratio > 1 : w.ratio < 1;
+  const verdict: Verdict = significant ? (better ? "faster" : "slower") : "no detectable difference";
+  const rank = mannWhitney(base, head);
+  const runsPerSide = runsForEffect(variance(logs("base", base)), variance(logs("head", head)), opts.targetPercent, { alpha, power });
+  const current = Math.min(base.length, head.length);
+  const b = sideStats(base);
+  const h = sideStats(head);
+  return {
+    base: b,
+    head: h,
+    ratio: w.ratio,
+    medianRatio: h.median! / b.median!,
+    ci: w.ci,
+    pValue: w.pValue,
+    significant,
+    verdict,
+    regressionPercent: (opts.higherIsBetter ? 1 - w.ratio : w.ratio - 1) * 100,
+    mde: mdePercent(w.se, w.df, { alpha, power }),
+    runsFor: {
+      targetPercent: opts.targetPercent,
+      runsPerSide,
+      moreRunsPerSide: runsPerSide === null ? null : Math.max(0, runsPerSide - current),
+    },
+    crossCheck: { method: "mann-whitney", pValue: rank.pValue, agrees: rank.pValue < alpha === significant, attainable: minRankP(base.length, head.length) < alpha },
+  };
+}
+
+/** Smallest two-sided p the exact rank test can give: 2 / C(m + n, n). */
+function minRankP(m: number, n: number): number {
+  let c = 1;
+  for (let i = 1; i <= n; i++) c = (c * (m + i)) / i;
+  return Math.min(1, 2 / c);
+}

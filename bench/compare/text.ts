@@ -1,0 +1,46 @@
+// The terminal report of `ringpoll compare`.
+import type { CompareReport, Comparison } from "./files.js";
+import { describeResult } from "./match.js";
+import { pValue, pct, resolutionSentence, value, verdictSentence } from "./format.js";
+import { failsGate } from "./gate.js";
+import { sideLabels } from "./labels.js";
+
+function side(c: Comparison, which: "base" | "head", label: string): string {
+  const s = c[which];
+  const cv = s.cv === null ? "–" : `${pct(s.cv * 100)} %`;
+  return `  ${which}  ${label.padEnd(16)} median ${value(c.metric, s.median).padEnd(10)} CV ${cv.padEnd(7)} runs ${s.runs}`;
+}
+
+export function comparisonText(c: Comparison): string {
+  const labels = sideLabels(c);
+  const lines = [`${describeResult(c)} — ${c.metric}${c.higherIsBetter ? "" : " (lower is better)"}`, side(c, "base", labels.base), side(c, "head", labels.head)];
+  if (c.ratio !== null && c.ci !== null) {
+    const rank = c.crossCheck ? `  (Mann-Whitney p ${pValue(c.crossCheck.pValue)})` : "";
+    lines.push(`  ratio head/base ${c.ratio.toFixed(4)} (95 % CI ${c.ci[0].toFixed(4)}–${c.ci[1].toFixed(4)})  p ${pValue(c.pValue)}${rank}`);
+  }
+  lines.push(`  → ${verdictSentence(c, labels.head, labels.base)}`);
+  const resolution = resolutionSentence(c);
+  if (resolution) lines.push(`  ${resolution}`);
+  if (c.crossCheck && !c.crossCheck.agrees) {
+    lines.push(
+      c.crossCheck.attainable
+        ? `  note: the rank test disagrees (p ${pValue(c.crossCheck.pValue)}): look for outlying runs`
+        : "  note: too few runs for the rank test to confirm anything (needs 4+ per side)",
+    );
+  }
+  for (const n of c.notes) lines.push(`  note: ${n}`);
+  return lines.join("\n");
+}
+
+export function reportText(report: CompareReport, thresholdPercent?: number): string {
+  const parts = report.comparisons.map(comparisonText);
+  if (report.notes.length) parts.push(report.notes.map((n) => `note: ${n}`).join("\n"));
+  if (thresholdPercent !== undefined) parts.push(gateLine(report, thresholdPercent));
+  return parts.join("\n\n");
+}
+
+export function gateLine(report: CompareReport, thresholdPercent: number): string {
+  const failing = report.comparisons.filter((c) => failsGate(c, thresholdPercent));
+  if (failing.length === 0) return `gate: pass (no significant regression beyond ${thresholdPercent} %)`;
+  return `gate: FAIL — significant regression beyond ${thresholdPercent} % in ${failing.map((c) => `${describeResult(c)} ${c.metric} (${pct(c.regressionPercent!)} %)`).join(", ")}`;
+}
