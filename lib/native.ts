@@ -34,10 +34,24 @@ export interface NativeFd {
   close(fd: number): number;
 }
 
+export interface NativeUringProbe {
+  /** io_uring_setup with these flags, ring closed at once; result 0 or -errno. */
+  setup(
+    entries: number,
+    flags: number,
+    cqEntries: number,
+    sqThreadCpu: number,
+    sqThreadIdle: number,
+  ): { result: number; flags: number; features: number; sqEntries: number; cqEntries: number };
+  /** IORING_REGISTER_PROBE on a fresh ring: supported opcode numbers, or -errno. */
+  opcodes(): { lastOp: number; supported: number[] } | number;
+}
+
 export interface NativeAddon {
   setErrorFactory(factory: (errno: number, syscall: string, detail?: string) => Error): void;
   Epoll: new (maxEvents: number, events: Uint32Array, data: Uint32Array) => NativeEpoll;
   fd: NativeFd;
+  uringProbe: NativeUringProbe;
   liburingVersion: string;
 }
 

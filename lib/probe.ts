@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { release, version } from "node:os";
 import { native } from "./native.js";
+import { probeIoUring, type IoUringProbe } from "./uring-probe.js";
 
 export interface CpuInfo {
   vendor: string;
@@ -21,6 +22,7 @@ export interface ProbeResult {
   cpu: CpuInfo;
   node: string;
   liburing: string;
+  ioUring: IoUringProbe;
 }
 
 // Zen 2 = family 0x17 with these model ranges (inclusive), as the kernel lists them.
@@ -74,5 +76,6 @@ export function probe(): ProbeResult {
     cpu: parseCpuinfo(readFileSync("/proc/cpuinfo", "utf8")),
     node: process.version,
     liburing: native.liburingVersion,
+    ioUring: probeIoUring(),
   };
 }

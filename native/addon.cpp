@@ -2,11 +2,13 @@
 
 #include "epoll.hpp"
 #include "fd.hpp"
+#include "uring_probe.hpp"
 
 Addon::Addon(Napi::Env env, Napi::Object exports) {
   DefineAddon(exports, {InstanceMethod("setErrorFactory", &Addon::SetErrorFactory)});
   exports.Set("Epoll", Epoll::Init(env));
   exports.Set("fd", FdInit(env));
+  exports.Set("uringProbe", UringProbeInit(env));
   exports.Set("liburingVersion", Napi::String::New(env, RINGPOLL_LIBURING_VERSION));
 }
 
