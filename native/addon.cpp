@@ -1,5 +1,6 @@
 #include "addon.hpp"
 
+#include "bench.hpp"
 #include "epoll.hpp"
 #include "fd.hpp"
 #include "uring_probe.hpp"
@@ -9,6 +10,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("Epoll", Epoll::Init(env));
   exports.Set("fd", FdInit(env));
   exports.Set("uringProbe", UringProbeInit(env));
+  exports.Set("bench", BenchInit(env));
   exports.Set("liburingVersion", Napi::String::New(env, RINGPOLL_LIBURING_VERSION));
 }
 

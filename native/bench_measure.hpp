@@ -1,0 +1,37 @@
+// The measured window of a bench run: warm up, then snapshot counters, CPU time and the kernel's
+// UDP counters together, sample once a second, snapshot again.
+#pragma once
+#include <pthread.h>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "bench_common.hpp"
+#include "bench_snmp.hpp"
+
+namespace bench {
+
+struct Plan {
+  std::function<uint64_t()> count;       // the headline count (packets, transactions, I/Os)
+  std::function<uint64_t()> secondary;   // optional: e.g. datagrams sent, server requests
+  std::vector<pthread_t> receiverThreads;  // their CPU time is the receiver's cost
+  bool ioUringWorkers = true;            // add io_uring's io-wq/SQPOLL threads of this process
+  int snmpFd = -1;                       // /proc/net/snmp of the receiving namespace, or -1
+  double warmup = 0.5;
+  double seconds = 2;
+};
+
+struct Window {
+  uint64_t count = 0;
+  uint64_t secondary = 0;
+  double seconds = 0;
+  int64_t cpuNs = 0;
+  std::vector<double> samples;  // per-second rates of `count`
+  UdpCounters before, after;
+};
+
+// Returns early (with what it has) when `failure` is set by a bench thread.
+Window Measure(const Plan& plan, const Failure& failure);
+
+}  // namespace bench

@@ -1,0 +1,75 @@
+// io_uring pieces shared by the bench's C++ loops: ring setup with the cheapest task-run mode the
+// kernel accepts, and a provided buffer ring that works with liburing 2.3 (no io_uring_setup_buf_ring).
+#pragma once
+#include <liburing.h>
+
+#include <cstdint>
+
+#ifndef IORING_SETUP_SINGLE_ISSUER
+#define IORING_SETUP_SINGLE_ISSUER (1U << 12)
+#endif
+#ifndef IORING_SETUP_DEFER_TASKRUN
+#define IORING_SETUP_DEFER_TASKRUN (1U << 13)
+#endif
+
+namespace bench {
+
+// io_uring_queue_init_params with SINGLE_ISSUER|DEFER_TASKRUN (completions run only when this
+// thread waits), then COOP_TASKRUN, then plain: older kernels refuse the newer flags with EINVAL.
+// `extra` flags (e.g. IOPOLL) are always kept. Returns 0 or -errno; *used gets the flags set.
+int InitRing(io_uring* ring, unsigned entries, unsigned extra, unsigned* used);
+
+// Cancels every request on the ring and reaps CQEs until `isFinal` has seen `active` final
+// completions or 1 s passed, so no buffer is still in the kernel's hands when it is freed.
+template <typename IsFinal>
+void Quiesce(io_uring* ring, unsigned active, IsFinal isFinal) {
+  io_uring_sqe* sqe = io_uring_get_sqe(ring);
+  if (sqe != nullptr) {
+    io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+    io_uring_sqe_set_data64(sqe, UINT64_MAX - 1);
+  }
+  __kernel_timespec ts{0, 100000000};
+  for (int i = 0; i < 10 && active > 0; i++) {
+    io_uring_cqe* cqe;
+    io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, nullptr);
+    unsigned head, seen = 0;
+    io_uring_for_each_cqe(ring, head, cqe) {
+      seen++;
+      if (isFinal(cqe) && active > 0) active--;
+    }
+    io_uring_cq_advance(ring, seen);
+  }
+}
+
+// A registered provided-buffer ring of `count` (power of two) buffers of `size` bytes, group `bgid`.
+class BufRing {
+ public:
+  ~BufRing();
+  // After io_uring_queue_exit the registration is gone with the ring; only the memory is left to free.
+  void ForgetRing() { bgid_ = -1; }
+  int Setup(io_uring* ring, unsigned count, unsigned size, int bgid);  // 0 or -errno
+  char* Buffer(unsigned bid) const { return data_ + static_cast<size_t>(bid) * size_; }
+  // Hand a buffer back to the kernel; Commit() publishes the ones recycled since the last call.
+  void Recycle(unsigned bid) {
+    io_uring_buf_ring_add(br_, Buffer(bid), size_, static_cast<unsigned short>(bid), mask_, pending_++);
+  }
+  void Commit() {
+    if (pending_ == 0) return;
+    io_uring_buf_ring_advance(br_, pending_);
+    pending_ = 0;
+  }
+  unsigned Size() const { return size_; }
+
+ private:
+  io_uring* ring_ = nullptr;
+  io_uring_buf_ring* br_ = nullptr;
+  size_t brBytes_ = 0;
+  char* data_ = nullptr;
+  size_t dataBytes_ = 0;
+  unsigned size_ = 0;
+  int mask_ = 0;
+  int pending_ = 0;
+  int bgid_ = -1;
+};
+
+}  // namespace bench
