@@ -1,0 +1,84 @@
+// A provided buffer ring: the kernel picks a free buffer for each received message. Buffers go
+// back to the kernel in batches (one native call per flush), never one call per packet.
+import { closedError, errnoError } from "./errors.js";
+import type { NativeBufferRing } from "./native.js";
+
+export interface BufferRingOptions {
+  /** number of buffers, a power of two up to 32768 */
+  count: number;
+  /** bytes per buffer */
+  size: number;
+}
+
+export class BufferRing {
+  /** buffer group id the kernel knows this ring by (assigned by the IoUring) */
+  readonly bgid: number;
+  readonly count: number;
+  readonly size: number;
+  /** the whole data area; buffer `bid` is bytes [bid*size, (bid+1)*size) */
+  readonly buffer: Uint8Array;
+  #native: NativeBufferRing | null;
+  readonly #pending: Uint16Array;
+  #pendingCount = 0;
+  #flushScheduled = false;
+  /** multishot requests currently selecting from this ring */
+  users = 0;
+
+  /** @internal created by IoUring.createBufferRing */
+  constructor(native: NativeBufferRing, bgid: number, count: number, size: number, data: ArrayBuffer) {
+    this.#native = native;
+    this.bgid = bgid;
+    this.count = count;
+    this.size = size;
+    this.buffer = new Uint8Array(data);
+    this.#pending = new Uint16Array(count);
+  }
+
+  get closed(): boolean {
+    return this.#native === null;
+  }
+
+  /** A view of buffer `bid`'s first `length` bytes (valid until the buffer is recycled). */
+  view(bid: number, length: number): Buffer {
+    return Buffer.from(this.buffer.buffer, this.buffer.byteOffset + bid * this.size, length);
+  }
+
+  /** Give buffer `bid` back to the kernel (batched: flushed before the loop next waits). */
+  recycle(bid: number): void {
+    if (this.#native === null) return;
+    this.#pending[this.#pendingCount++] = bid;
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  /** Hand every recycled buffer back to the kernel now, in one call. */
+  flush(): void {
+    this.#flushScheduled = false;
+    if (this.#native === null || this.#pendingCount === 0) return;
+    const r = this.#native.recycle(this.#pending, this.#pendingCount);
+    this.#pendingCount = 0;
+    if (r < 0) throw errnoError(-r, "io_uring buf_ring_add");
+  }
+
+  /** @internal the IoUring unregisters its rings when it closes */
+  detach(): void {
+    this.#native = null;
+  }
+
+  /** Unregister from the kernel. Refused while a multishot request selects from it. */
+  close(): void {
+    const n = this.#native;
+    if (n === null) return;
+    if (this.users > 0) throw Object.assign(new Error("BufferRing is in use by a multishot request"), { code: "ERR_RINGPOLL_INVALID_STATE" });
+    const r = n.unregister();
+    if (r < 0) throw errnoError(-r, "io_uring_unregister_buf_ring");
+    this.#native = null;
+  }
+
+  /** @internal */
+  requireOpen(): void {
+    if (this.#native === null) throw closedError("BufferRing");
+  }
+}

@@ -1,0 +1,90 @@
+// The low-level batch API: SQEs described in typed arrays and queued in one native call; CQEs
+// handed over as typed-array views. No Promise or object per operation.
+import { IORING_OP, IOSQE_BUFFER_SELECT, TRACKED } from "./uring-constants.js";
+import * as validate from "./validate.js";
+
+export interface SqeFields {
+  /** registered buffer index (registerBuffers) for the data, or -1 */
+  bufIndex?: number;
+  /** offset in that registered buffer */
+  bufOffset?: number;
+  len?: number;
+  /** file position; -1 = current position */
+  off?: number;
+  /** op-specific flags (msg_flags, poll mask, fsync flags, …) */
+  opFlags?: number;
+  /** IOSQE_* flags */
+  sqeFlags?: number;
+  /** buffer group for IOSQE_BUFFER_SELECT (a BufferRing's bgid) */
+  bufGroup?: number;
+}
+
+/** A table of SQEs to queue with IoUring.queue(). Reuse it: clear() and fill again. */
+export class SqeBatch {
+  readonly capacity: number;
+  length = 0;
+  readonly opcode: Uint8Array;
+  readonly fd: Int32Array;
+  readonly bufIndex: Int32Array;
+  readonly bufOffset: Uint32Array;
+  readonly len: Uint32Array;
+  readonly off: Float64Array;
+  readonly opFlags: Uint32Array;
+  readonly sqeFlags: Uint8Array;
+  readonly bufGroup: Uint16Array;
+  readonly tag: Uint32Array;
+
+  constructor(capacity: number) {
+    this.capacity = validate.integer("capacity", capacity, 1, 1 << 20);
+    this.opcode = new Uint8Array(capacity);
+    this.fd = new Int32Array(capacity);
+    this.bufIndex = new Int32Array(capacity);
+    this.bufOffset = new Uint32Array(capacity);
+    this.len = new Uint32Array(capacity);
+    this.off = new Float64Array(capacity);
+    this.opFlags = new Uint32Array(capacity);
+    this.sqeFlags = new Uint8Array(capacity);
+    this.bufGroup = new Uint16Array(capacity);
+    this.tag = new Uint32Array(capacity);
+  }
+
+  /** Append one SQE; `tag` (below 2^31) comes back in the CQE. Returns its index. */
+  push(opcode: number, fd: number, tag: number, fields: SqeFields = {}): number {
+    if (this.length === this.capacity) throw new RangeError(`SqeBatch is full (capacity ${this.capacity})`);
+    validate.integer("tag", tag, 0, TRACKED - 1);
+    const i = this.length++;
+    this.opcode[i] = opcode;
+    this.fd[i] = fd;
+    this.bufIndex[i] = fields.bufIndex ?? -1;
+    this.bufOffset[i] = fields.bufOffset ?? 0;
+    this.len[i] = fields.len ?? 0;
+    this.off[i] = fields.off ?? 0;
+    this.opFlags[i] = fields.opFlags ?? 0;
+    this.sqeFlags[i] = (fields.sqeFlags ?? 0) | (fields.bufGroup !== undefined ? IOSQE_BUFFER_SELECT : 0);
+    this.bufGroup[i] = fields.bufGroup ?? 0;
+    this.tag[i] = tag;
+    return i;
+  }
+
+  /** Append `count` NOPs tagged tag0, tag0+1, … */
+  pushNops(count: number, tag0 = 0): void {
+    for (let i = 0; i < count; i++) this.push(IORING_OP.NOP, -1, tag0 + i);
+  }
+
+  clear(): void {
+    this.length = 0;
+  }
+}
+
+/** CQEs reaped in one pass; views valid until the callback returns (or the next reap()). */
+export class CqeBatch {
+  constructor(
+    readonly length: number,
+    /** user tag of each CQE (tags >= 2^31 belong to lib/'s own requests) */
+    readonly tag: Uint32Array,
+    /** result: >= 0 success, negative errno on failure */
+    readonly res: Int32Array,
+    /** IORING_CQE_F_* (buffer id in the upper 16 bits when F_BUFFER) */
+    readonly flags: Uint32Array,
+  ) {}
+}

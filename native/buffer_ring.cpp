@@ -1,0 +1,88 @@
+#include "buffer_ring.hpp"
+
+#include <sys/mman.h>
+
+#include <cerrno>
+
+#include "errors.hpp"
+
+Napi::Function BufferRing::Init(Napi::Env env) {
+  return DefineClass(env, "BufferRing",
+                     {InstanceMethod<&BufferRing::Recycle>("recycle"),
+                      InstanceMethod<&BufferRing::Unregister>("unregister")});
+}
+
+BufferRing::BufferRing(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BufferRing>(info) {}
+
+BufferRing::~BufferRing() {
+  // Still registered means the ring is alive and the kernel may use the buffers: the Ring holds a
+  // reference to us until it unregisters or exits, so reaching here registered cannot happen.
+  if (ring_ == nullptr) Free();
+}
+
+int BufferRing::Setup(io_uring* ring, unsigned count, unsigned size, unsigned bgid, Napi::ArrayBuffer data) {
+  entriesBytes_ = count * sizeof(io_uring_buf);
+  void* mem = mmap(nullptr, entriesBytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (mem == MAP_FAILED) return -errno;
+  entries_ = static_cast<io_uring_buf_ring*>(mem);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<uint64_t>(entries_);
+  reg.ring_entries = count;
+  reg.bgid = static_cast<uint16_t>(bgid);
+  int r = io_uring_register_buf_ring(ring, &reg, 0);
+  if (r < 0) {
+    Free();
+    return r;
+  }
+  ring_ = ring;
+  count_ = count;
+  size_ = size;
+  bgid_ = bgid;
+  data_ = static_cast<uint8_t*>(data.Data());
+  dataRef_ = Napi::Persistent(data);
+  io_uring_buf_ring_init(entries_);
+  int mask = io_uring_buf_ring_mask(count);
+  for (unsigned i = 0; i < count; i++) {
+    io_uring_buf_ring_add(entries_, data_ + static_cast<size_t>(i) * size, size, static_cast<uint16_t>(i), mask,
+                          static_cast<int>(i));
+  }
+  io_uring_buf_ring_advance(entries_, static_cast<int>(count));
+  return 0;
+}
+
+// recycle(bids: Uint16Array, n): hand buffers back to the kernel in one call.
+Napi::Value BufferRing::Recycle(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (ring_ == nullptr) return Napi::Number::New(env, -EBADF);
+  auto bids = info[0].As<Napi::Uint16Array>();
+  size_t n = info[1].As<Napi::Number>().Uint32Value();
+  if (n > bids.ElementLength()) return Napi::Number::New(env, -EFAULT);
+  int mask = io_uring_buf_ring_mask(count_);
+  for (size_t i = 0; i < n; i++) {
+    uint16_t bid = bids[i];
+    if (bid >= count_) return Napi::Number::New(env, -EINVAL);
+    io_uring_buf_ring_add(entries_, data_ + static_cast<size_t>(bid) * size_, size_, bid, mask, static_cast<int>(i));
+  }
+  io_uring_buf_ring_advance(entries_, static_cast<int>(n));
+  return Napi::Number::New(env, 0);
+}
+
+Napi::Value BufferRing::Unregister(const Napi::CallbackInfo& info) {
+  if (ring_ == nullptr) return Napi::Number::New(info.Env(), 0);
+  int r = io_uring_unregister_buf_ring(ring_, static_cast<int>(bgid_));
+  if (r < 0) return Napi::Number::New(info.Env(), r);
+  Detach();
+  return Napi::Number::New(info.Env(), 0);
+}
+
+void BufferRing::Detach() {
+  ring_ = nullptr;
+  Free();
+}
+
+void BufferRing::Free() {
+  if (entries_ != nullptr) munmap(entries_, entriesBytes_);
+  entries_ = nullptr;
+  data_ = nullptr;
+  if (!dataRef_.IsEmpty()) dataRef_.Reset();
+}

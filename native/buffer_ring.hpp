@@ -1,0 +1,34 @@
+// BufferRing: a provided-buffer ring (IORING_REGISTER_PBUF_RING) the kernel picks receive buffers
+// from. The data area is a JS ArrayBuffer held by native code until the ring is unregistered, so the
+// kernel never writes into memory JS could free; JS reads it in place (lease) or copies.
+#pragma once
+#include <napi.h>
+
+#include "uring_compat.hpp"
+
+class BufferRing : public Napi::ObjectWrap<BufferRing> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  // Created only by Ring.createBufferRing (constructor kept in Addon), which then calls Setup.
+  explicit BufferRing(const Napi::CallbackInfo& info);
+  ~BufferRing() override;
+
+  // Registers `count` (power of two) buffers of `size` bytes from `data` as group `bgid`; 0 or -errno.
+  int Setup(io_uring* ring, unsigned count, unsigned size, unsigned bgid, Napi::ArrayBuffer data);
+  // The ring is gone (exit unregisters it): free the entries, drop the data.
+  void Detach();
+
+ private:
+  Napi::Value Recycle(const Napi::CallbackInfo& info);
+  Napi::Value Unregister(const Napi::CallbackInfo& info);
+  void Free();
+
+  io_uring* ring_ = nullptr;
+  io_uring_buf_ring* entries_ = nullptr;
+  size_t entriesBytes_ = 0;
+  uint8_t* data_ = nullptr;
+  Napi::Reference<Napi::ArrayBuffer> dataRef_;
+  unsigned count_ = 0;
+  unsigned size_ = 0;
+  unsigned bgid_ = 0;
+};

@@ -1,0 +1,112 @@
+// Ring: owns one io_uring instance. SQEs queued during a loop iteration are submitted once, from a
+// uv_prepare handle just before libuv polls; completions wake the loop through an eventfd registered
+// with the ring (IOPOLL rings post no wake-up: a uv_idle handle polls them while requests are in
+// flight). Every CQE found is copied into typed arrays shared with JS and handed over in one call.
+#pragma once
+#include <linux/time_types.h>
+#include <napi.h>
+#include <netinet/in.h>
+#include <uv.h>
+
+#include <memory>
+#include <vector>
+
+#include "uring_compat.hpp"
+
+class Ring;
+class BufferRing;
+
+// Tags with this bit set are requests lib/ tracks (Promises, multishot); native pins their memory.
+constexpr uint32_t kTrackedTag = 0x80000000u;
+
+// Memory a tracked request may hand the kernel besides the JS buffer.
+struct RequestExtra {
+  sockaddr_in addr{};
+  socklen_t addrLen = 0;
+  msghdr msg{};
+  iovec iov{};
+  __kernel_timespec ts{};
+};
+
+struct Slot {
+  Napi::Reference<Napi::Value> pin;  // the JS buffer the kernel may read or write
+  std::unique_ptr<RequestExtra> extra;
+  bool active = false;
+};
+
+// Kernel-side resources, released once: by close(), the finalizer or the env cleanup hook.
+struct RingState {
+  Ring* owner = nullptr;
+  io_uring ring{};
+  int eventFd = -1;
+  uv_poll_t* poll = nullptr;
+  uv_prepare_t* prepare = nullptr;
+  uv_idle_t* idle = nullptr;
+  int pendingHandles = 0;
+  napi_async_cleanup_hook_handle hook = nullptr;
+  bool released = false;
+
+  void Release();  // may delete this
+  void Finish();
+};
+
+class Ring : public Napi::ObjectWrap<Ring> {
+ public:
+  static Napi::Function Init(Napi::Env env);
+  // new Ring(entries, flags, cqEntries, sqThreadIdle, sqThreadCpu, tags: Uint32Array, res: Int32Array,
+  //          flags: Uint32Array)
+  explicit Ring(const Napi::CallbackInfo& info);
+  ~Ring() override;
+
+  io_uring* Uring() { return state_ != nullptr ? &state_->ring : nullptr; }
+
+ private:
+  friend struct RingState;
+
+  Napi::Value Params(const Napi::CallbackInfo& info);
+  Napi::Value Prep(const Napi::CallbackInfo& info);
+  Napi::Value PrepBatch(const Napi::CallbackInfo& info);
+  Napi::Value Submit(const Napi::CallbackInfo& info);
+  Napi::Value Reap(const Napi::CallbackInfo& info);
+  Napi::Value TakeAddress(const Napi::CallbackInfo& info);
+  void Start(const Napi::CallbackInfo& info);
+  void SetRef(const Napi::CallbackInfo& info);
+  Napi::Value RegisterBuffers(const Napi::CallbackInfo& info);
+  Napi::Value UnregisterBuffers(const Napi::CallbackInfo& info);
+  Napi::Value RegisterFiles(const Napi::CallbackInfo& info);
+  Napi::Value UnregisterFiles(const Napi::CallbackInfo& info);
+  Napi::Value CreateBufferRing(const Napi::CallbackInfo& info);
+  Napi::Value Inflight(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  io_uring_sqe* GetSqe();
+  void ScheduleSubmit();
+  int SubmitNow();
+  int ReapInto(bool pollIopoll);  // copies CQEs into the JS arrays; returns count or -errno
+  void Dispatch();
+  bool Overflowed();
+  void UpdateIdle();
+  void ReleaseSlot(uint32_t tag);
+  void DrainAndRelease(bool callJs);
+
+  static void OnEventFd(uv_poll_t* handle, int status, int events);
+  static void OnPrepare(uv_prepare_t* handle);
+  static void OnIdle(uv_idle_t* handle);
+
+  RingState* state_ = nullptr;
+  unsigned setupFlags_ = 0;
+  std::vector<Slot> slots_;
+  std::vector<iovec> iovecs_;
+  std::vector<Napi::Reference<Napi::Value>> registeredBuffers_;
+  std::vector<Napi::ObjectReference> bufferRings_;
+  Napi::Reference<Napi::Uint32Array> tags_;
+  Napi::Reference<Napi::Int32Array> res_;
+  Napi::Reference<Napi::Uint32Array> flags_;
+  uint32_t capacity_ = 0;
+  Napi::FunctionReference onCompletions_;
+  std::unique_ptr<Napi::AsyncContext> asyncContext_;
+  int64_t inflight_ = 0;  // SQEs handed to the kernel whose final CQE has not been reaped
+  unsigned queued_ = 0;   // SQEs prepared but not yet submitted
+  bool refed_ = true;
+  bool dispatching_ = false;
+};
