@@ -26,3 +26,26 @@ export {
 } from "./uring-probe.js";
 export { errnoError, type RingpollSystemError, type CodedError } from "./errors.js";
 export * as sys from "./sys.js";
+export {
+  IoUring,
+  type IoUringOptions,
+  type IoUringSetup,
+  type IoUringStats,
+  type OpOptions,
+  type RwOptions,
+  type Fd,
+  type FixedFile,
+} from "./uring.js";
+export { SqeBatch, CqeBatch, type SqeFields } from "./uring-batch.js";
+export { BufferRing, type BufferRingOptions } from "./buffer-ring.js";
+export { MultishotIterator, type Lease, type Message } from "./uring-multishot.js";
+export { alignedBuffer } from "./aligned.js";
+export {
+  IORING_OP,
+  IOSQE_FIXED_FILE,
+  IOSQE_IO_LINK,
+  IOSQE_BUFFER_SELECT,
+  IORING_CQE_F_BUFFER,
+  IORING_CQE_F_MORE,
+  IORING_CQE_BUFFER_SHIFT,
+} from "./uring-constants.js";

@@ -47,10 +47,72 @@ export interface NativeUringProbe {
   opcodes(): { lastOp: number; supported: number[] } | number;
 }
 
+export interface NativeBufferRing {
+  recycle(bids: Uint16Array, count: number): number;
+  unregister(): number;
+}
+
+export interface NativeRing {
+  /** [flags, features, sqEntries, cqEntries] */
+  params(): [number, number, number, number];
+  prep(
+    opcode: number,
+    fd: number,
+    buffer: Uint8Array | null,
+    bufOffset: number,
+    len: number,
+    off: number,
+    opFlags: number,
+    sqeFlags: number,
+    ioprio: number,
+    bufIndexOrGroup: number,
+    tag: number,
+    extraKind: number,
+    a?: number,
+    b?: string,
+  ): number;
+  prepBatch(
+    count: number,
+    opcode: Uint8Array,
+    fd: Int32Array,
+    bufIndex: Int32Array,
+    bufOffset: Uint32Array,
+    len: Uint32Array,
+    off: Float64Array,
+    opFlags: Uint32Array,
+    sqeFlags: Uint8Array,
+    bufGroup: Uint16Array,
+    tag: Uint32Array,
+  ): number;
+  submit(): number;
+  reap(): number;
+  takeAddress(tag: number): [number, string] | null;
+  start(onCompletions: (n: number) => void): void;
+  setRef(ref: boolean): void;
+  registerBuffers(buffers: Uint8Array[]): number;
+  unregisterBuffers(): number;
+  registerFiles(fds: Int32Array): number;
+  unregisterFiles(): number;
+  createBufferRing(count: number, size: number, bgid: number, data: ArrayBuffer): NativeBufferRing | number;
+  inflight(): number;
+  close(): void;
+}
+
 export interface NativeAddon {
+  Ring: new (
+    entries: number,
+    flags: number,
+    cqEntries: number,
+    sqThreadIdle: number,
+    sqThreadCpu: number,
+    tags: Uint32Array,
+    res: Int32Array,
+    flags2: Uint32Array,
+  ) => NativeRing;
   setErrorFactory(factory: (errno: number, syscall: string, detail?: string) => Error): void;
   Epoll: new (maxEvents: number, events: Uint32Array, data: Uint32Array) => NativeEpoll;
   fd: NativeFd;
+  memory: { alignedBuffer(size: number, alignment: number): ArrayBuffer };
   uringProbe: NativeUringProbe;
   liburingVersion: string;
 }

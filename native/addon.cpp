@@ -1,14 +1,21 @@
 #include "addon.hpp"
 
+#include "buffer_ring.hpp"
 #include "bench.hpp"
 #include "epoll.hpp"
 #include "fd.hpp"
+#include "memory.hpp"
+#include "ring.hpp"
 #include "uring_probe.hpp"
 
 Addon::Addon(Napi::Env env, Napi::Object exports) {
   DefineAddon(exports, {InstanceMethod("setErrorFactory", &Addon::SetErrorFactory)});
   exports.Set("Epoll", Epoll::Init(env));
   exports.Set("fd", FdInit(env));
+  exports.Set("memory", MemoryInit(env));
+  exports.Set("Ring", Ring::Init(env));
+  Napi::Function bufferRing = BufferRing::Init(env);
+  bufferRingCtor = Napi::Persistent(bufferRing);
   exports.Set("uringProbe", UringProbeInit(env));
   exports.Set("bench", BenchInit(env));
   exports.Set("liburingVersion", Napi::String::New(env, RINGPOLL_LIBURING_VERSION));

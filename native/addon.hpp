@@ -9,6 +9,7 @@ class Addon : public Napi::Addon<Addon> {
 
   // Set once from lib/: (errno, syscall, detail?) => Error, so native errors carry code/errno/syscall.
   Napi::FunctionReference errorFactory;
+  Napi::FunctionReference bufferRingCtor;
 
  private:
   void SetErrorFactory(const Napi::CallbackInfo& info);
