@@ -179,8 +179,9 @@ export class IoUring implements Disposable {
           throw errnoError(errnoValue, "io_uring_setup", setupErrorCause(errnoValue, readSetupContext()));
         }
         const refused = this.#refusedFlags(entries, flags, cqEntries);
-        const droppable = refused.filter((n) => OPTIONAL.includes(n));
-        if (!fallback || droppable.length === 0 || refused.length !== droppable.length) {
+        // Each flag alone is fine but not together: drop optional flags one at a time.
+        const droppable = refused.length > 0 ? refused.filter((n) => OPTIONAL.includes(n)) : OPTIONAL.filter((n) => (flags & IORING_SETUP[n]) !== 0).slice(0, 1);
+        if (!fallback || droppable.length === 0 || (refused.length > 0 && refused.length !== droppable.length)) {
           const names = refused.length > 0 ? refused.map((n) => `IORING_SETUP_${n}`).join(", ") : `the combination ${flagNames(flags).map((n) => `IORING_SETUP_${n}`).join("|")}`;
           throw errnoError(errno.EINVAL, "io_uring_setup", `${names} refused by the running kernel ${release()}${fallback ? "" : "; pass fallback: true to drop optional flags"}`);
         }

@@ -164,6 +164,11 @@ io_uring_sqe* Ring::GetSqe() {
     SubmitNow();
     sqe = io_uring_get_sqe(&state_->ring);
   }
+  if (sqe == nullptr && (setupFlags_ & IORING_SETUP_SQPOLL) != 0) {
+    // The SQ thread consumes entries on its own time: wait until it has made room.
+    io_uring_sqring_wait(&state_->ring);
+    sqe = io_uring_get_sqe(&state_->ring);
+  }
   return sqe;
 }
 
