@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { registerCompare } from "./commands/compare.js";
 import { registerProbe } from "./commands/probe.js";
+import { registerReport } from "./commands/report.js";
 
 const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -14,5 +15,6 @@ const program = new Command()
 
 registerProbe(program);
 registerCompare(program);
+registerReport(program);
 
 await program.parseAsync();

@@ -2,4 +2,4 @@
 # Build: the addon links the system liburing.
 PACKAGES_BUILD=(liburing-dev pkg-config g++ make python3 ca-certificates)
 # Test-only extras.
-PACKAGES_TEST=(iproute2)
+PACKAGES_TEST=(iproute2 chromium)

@@ -2,6 +2,7 @@
 // worked by hand, then for calibration on seeded data with known effects.
 import { describe, expect, it } from "vitest";
 import { compareSamples, insufficient } from "../../bench/compare/samples.js";
+import { medianCi } from "../../bench/stats/median-ci.js";
 import { mdePercent, runsForEffect } from "../../bench/stats/power.js";
 import { mannWhitney } from "../../bench/stats/rank.js";
 import { tCdf, tQuantile } from "../../bench/stats/tdist.js";
@@ -102,6 +103,20 @@ describe("Mann-Whitney", () => {
     const r = mannWhitney([3, 7, 8, 8, 10, 11], [1, 2, 2, 4, 5, 6]);
     expect(r.exact).toBe(false);
     expect(r.pValue).toBeCloseTo(0.0198051235, 8);
+  });
+});
+
+describe("median CI (order statistics)", () => {
+  const xs = (n: number) => Array.from({ length: n }, (_, i) => n - i);
+  it.each([
+    [5, 1, 5, 0.9375],
+    [6, 1, 6, 0.96875],
+    [10, 2, 9, 0.978515625],
+    [20, 6, 15, 0.9586105347],
+  ])("n = %i: [x(%i), x(%i)] with binomial coverage %f", (n, lo, hi, coverage) => {
+    const ci = medianCi(xs(n));
+    expect([ci.lo, ci.hi]).toEqual([lo, hi]);
+    expect(ci.coverage).toBeCloseTo(coverage, 9);
   });
 });
 

@@ -1,0 +1,36 @@
+// `ringpoll report`: result files → one self-contained HTML page.
+import { compareFiles } from "../compare/files.js";
+import type { LoadedFile } from "../compare/input.js";
+import { groups, ratioRows } from "./data.js";
+import { page, type Figure } from "./html.js";
+import { fileLabels } from "./labels.js";
+import { renderSvg } from "./render.js";
+import { mediansSpec, ratiosSpec, seriesSpec } from "./specs.js";
+
+export interface ReportOptions {
+  title: string;
+  targetPercent: number;
+  force: boolean;
+  now?: Date;
+}
+
+export async function buildReport(files: readonly LoadedFile[], opts: ReportOptions): Promise<string> {
+  const labels = fileLabels(files);
+  const report =
+    files.length > 1
+      ? compareFiles(files[0], files.slice(1), { metrics: ["headline"], targetPercent: opts.targetPercent, force: opts.force })
+      : { comparisons: [], notes: [] };
+  const figures: Figure[] = [];
+  const gs = groups(files, labels);
+  for (const [i, g] of gs.entries()) {
+    if (g.medians.length) {
+      figures.push({ id: `medians-${i}`, caption: `Median ${g.metric} per kernel and receiver, ${g.name}.`, svg: await renderSvg(mediansSpec(g)) });
+    }
+  }
+  const ratios = ratioRows(report.comparisons, labels);
+  if (ratios.length) figures.push({ id: "ratios", caption: "Ratio head/base per comparison with its 95 % CI.", svg: await renderSvg(ratiosSpec(ratios)) });
+  for (const [i, g] of gs.entries()) {
+    if (g.series.length) figures.push({ id: `series-${i}`, caption: `Per-second ${g.metric} of every run, ${g.name}.`, svg: await renderSvg(seriesSpec(g)) });
+  }
+  return page({ title: opts.title, generated: (opts.now ?? new Date()).toISOString(), files, labels, figures, report });
+}

@@ -1,0 +1,85 @@
+// Rows behind the report's charts, computed from the result files.
+import type { Comparison } from "../compare/files.js";
+import type { LoadedFile } from "../compare/input.js";
+import { describeResult, paramsKey } from "../compare/match.js";
+import { headlineMetric, resultValues, type MetricName } from "../compare/metric.js";
+import { medianCi } from "../stats/median-ci.js";
+
+export interface MedianRow {
+  group: string;
+  receiver: string;
+  kernel: string;
+  median: number;
+  lo: number;
+  hi: number;
+  coverage: number;
+  runs: number;
+}
+
+export interface SeriesRow {
+  group: string;
+  receiver: string;
+  kernel: string;
+  run: string;
+  second: number;
+  value: number;
+}
+
+export interface RatioRow {
+  label: string;
+  head: string;
+  ratio: number;
+  lo: number;
+  hi: number;
+  verdict: string;
+}
+
+export interface Group {
+  /** scenario and params, e.g. "pps (flows=1000 size=64)" */
+  name: string;
+  metric: MetricName;
+  medians: MedianRow[];
+  series: SeriesRow[];
+}
+
+function groupName(scenario: string, params: Record<string, unknown>): string {
+  const p = Object.entries(params).map(([k, v]) => `${k}=${v}`).join(" ");
+  return p ? `${scenario} (${p})` : scenario;
+}
+
+/** Medians with CIs and per-second series, grouped by scenario + params (one chart each). */
+export function groups(files: readonly LoadedFile[], labels: Map<string, string>): Group[] {
+  const byName = new Map<string, Group>();
+  for (const f of files) {
+    const kernel = labels.get(f.path)!;
+    for (const r of f.data.results) {
+      const key = `${r.scenario}\u0000${paramsKey(r.params)}`;
+      let g = byName.get(key);
+      if (!g) byName.set(key, (g = { name: groupName(r.scenario, r.params), metric: headlineMetric(r.scenario), medians: [], series: [] }));
+      const { values } = resultValues(r, g.metric);
+      if (values.length) {
+        const ci = medianCi(values);
+        g.medians.push({ group: g.name, receiver: r.receiver, kernel, median: ci.median, lo: ci.lo, hi: ci.hi, coverage: ci.coverage, runs: values.length });
+      }
+      r.runs.forEach((run, i) => {
+        run.samples?.forEach((value, s) => {
+          if (Number.isFinite(value)) g!.series.push({ group: g!.name, receiver: r.receiver, kernel, run: `${kernel} #${run.round ?? i}`, second: s + 1, value });
+        });
+      });
+    }
+  }
+  return [...byName.values()];
+}
+
+export function ratioRows(comparisons: readonly Comparison[], labels: Map<string, string>): RatioRow[] {
+  return comparisons
+    .filter((c) => c.ratio !== null && c.ci !== null)
+    .map((c) => ({
+      label: `${describeResult(c)} ${c.metric}`,
+      head: `${labels.get(c.head.file)} / ${labels.get(c.base.file)}`,
+      ratio: c.ratio!,
+      lo: c.ci![0],
+      hi: c.ci![1],
+      verdict: c.verdict,
+    }));
+}
