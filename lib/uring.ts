@@ -108,6 +108,16 @@ interface Pending {
 
 const noop = () => {};
 
+/** A buffer must go back to the kernel exactly once: a second add would hand it out twice. */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}
+
 function flagNames(flags: number): SetupFlagName[] {
   return (Object.keys(IORING_SETUP) as SetupFlagName[]).filter((k) => (flags & IORING_SETUP[k]) !== 0);
 }
@@ -608,7 +618,7 @@ export class IoUring implements Disposable {
       this.#native!.prep(IORING_OP.RECV, f, null, 0, 0, 0, 0, sf | IOSQE_BUFFER_SELECT, IORING_RECV_MULTISHOT, bufferRing.bgid, tag, EXTRA.none),
       (res, flags) => {
         const bid = flags >>> IORING_CQE_BUFFER_SHIFT;
-        if (lease) return { data: bufferRing.view(bid, res), bid, release: () => bufferRing.recycle(bid) } as Lease;
+        if (lease) return { data: bufferRing.view(bid, res), bid, release: once(() => bufferRing.recycle(bid)) } as Lease;
         const copy: Buffer = Buffer.from(bufferRing.view(bid, res));
         bufferRing.recycle(bid);
         return copy;
@@ -634,7 +644,7 @@ export class IoUring implements Disposable {
         const address = `${view[20]}.${view[21]}.${view[22]}.${view[23]}`;
         const start = 16 + namelen + controllen;
         const payload = view.subarray(start, start + Math.min(payloadlen, res - start));
-        if (lease) return { data: payload, address, port, bid, release: () => bufferRing.recycle(bid) };
+        if (lease) return { data: payload, address, port, bid, release: once(() => bufferRing.recycle(bid)) };
         const data: Buffer = Buffer.from(payload);
         bufferRing.recycle(bid);
         return { data, address, port };

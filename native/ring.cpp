@@ -414,20 +414,22 @@ Napi::Value Ring::PrepBatch(const Napi::CallbackInfo& info) {
                          bg.ElementLength(), tg.ElementLength()});
   if (count > cap) return Napi::Number::New(env, -EFAULT);
   uint32_t done = 0;
+  // Stop at the first bad entry: report what was queued, or the error when nothing was.
+  auto stop = [&](int err) { return Napi::Number::New(env, done > 0 ? static_cast<double>(done) : -err); };
   for (; done < count; done++) {
     uint8_t* data = nullptr;
     int idx = bi[done];
     if (idx >= 0) {
-      if (static_cast<size_t>(idx) >= iovecs_.size()) return Napi::Number::New(env, done > 0 ? done : -EINVAL);
+      if (static_cast<size_t>(idx) >= iovecs_.size()) return stop(EINVAL);
       const iovec& v = iovecs_[idx];
       if (bo[done] > v.iov_len || ln[done] > v.iov_len - bo[done]) {
-        return Napi::Number::New(env, done > 0 ? done : -EFAULT);
+        return stop(EFAULT);
       }
       data = static_cast<uint8_t*>(v.iov_base) + bo[done];
     }
-    if ((tg[done] & kTrackedTag) != 0) return Napi::Number::New(env, done > 0 ? done : -EINVAL);
+    if ((tg[done] & kTrackedTag) != 0) return stop(EINVAL);
     io_uring_sqe* sqe = GetSqe();
-    if (sqe == nullptr) return Napi::Number::New(env, done > 0 ? done : -EBUSY);
+    if (sqe == nullptr) return stop(EBUSY);
     double o = of[done];
     io_uring_prep_rw(op[done], sqe, fd[done], data, ln[done], o < 0 ? ~0ULL : static_cast<uint64_t>(o));
     sqe->rw_flags = static_cast<int>(opf[done]);
