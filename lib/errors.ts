@@ -15,7 +15,9 @@ export interface RingpollSystemError extends Error {
 
 /** Builds an error from a positive errno value. `detail` explains the cause when the errno alone does not. */
 export function errnoError(errno: number, syscall: string, detail?: string): RingpollSystemError {
-  const [code, description] = systemErrors.get(-errno) ?? [`Unknown system error ${errno}`, "unknown error"];
+  let [code, description] = systemErrors.get(-errno) ?? [`Unknown system error ${errno}`, "unknown error"];
+  // Linux has one errno 95 with two names; the kernel and its docs say EOPNOTSUPP.
+  if (errno === 95) [code, description] = ["EOPNOTSUPP", "operation not supported"];
   const message = `${syscall} ${code}: ${description}${detail ? ` (${detail})` : ""}`;
   const err = new Error(message) as RingpollSystemError;
   err.code = code;
