@@ -3,6 +3,7 @@
 import { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { registerCompare } from "./commands/compare.js";
+import { registerMatrix } from "./commands/matrix.js";
 import { registerProbe } from "./commands/probe.js";
 import { registerReport } from "./commands/report.js";
 
@@ -16,5 +17,6 @@ const program = new Command()
 registerProbe(program);
 registerCompare(program);
 registerReport(program);
+registerMatrix(program);
 
 await program.parseAsync();

@@ -1,0 +1,49 @@
+#!/bin/busybox sh
+# PID 1 of a ringpoll matrix guest. Mounts the basics, runs the job the host put on the kernel command
+# line (ringpoll.job=<base64 shell script>), sends the job's stdout, its result file and its exit
+# status to the host over the second serial port (ttyS1, nothing else writes there), powers off.
+/bin/busybox mkdir -p /usr/bin /usr/sbin /sbin /proc /sys /dev /tmp /run /etc /root
+/bin/busybox --install -s
+export PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/root TERM=dumb
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs tmpfs /tmp
+echo "root:x:0:0:root:/root:/bin/sh" >/etc/passwd
+echo "root:x:0:" >/etc/group
+echo "127.0.0.1 localhost" >/etc/hosts
+hostname ringpoll-guest
+ip link set lo up
+
+job=
+for word in $(cat /proc/cmdline); do
+  case "$word" in ringpoll.job=*) job="${word#ringpoll.job=}" ;; esac
+done
+
+# The host reads ttyS1 raw: frames of base64 between begin/end lines, then the exit status.
+stty -F /dev/ttyS1 raw -echo 2>/dev/null
+send() {
+  [ -f "$2" ] || return 0
+  { echo "@@ringpoll begin $1"; base64 "$2"; echo "@@ringpoll end $1"; } >/dev/ttyS1
+}
+
+if [ -z "$job" ]; then
+  echo "ringpoll-guest: no ringpoll.job= on the kernel command line"
+  rc=125
+else
+  echo "$job" | base64 -d >/tmp/job.sh
+  echo "@@ringpoll job start"
+  # stdout goes to the console (the host shows it) and to a file (the host keeps it)
+  { sh /tmp/job.sh; echo $? >/tmp/job.rc; } | tee /tmp/job.out
+  rc=$(cat /tmp/job.rc 2>/dev/null || echo 125)
+  echo "@@ringpoll job end $rc"
+  send stdout /tmp/job.out
+  send result /tmp/ringpoll-result.json
+fi
+echo "@@ringpoll exit $rc" >/dev/ttyS1
+sync
+poweroff -f
