@@ -4,6 +4,7 @@ import { Command } from "commander";
 import { readFileSync } from "node:fs";
 import { registerCompare } from "./commands/compare.js";
 import { registerMatrix } from "./commands/matrix.js";
+import { registerBench } from "./commands/bench.js";
 import { registerProbe } from "./commands/probe.js";
 import { registerReport } from "./commands/report.js";
 
@@ -15,6 +16,7 @@ const program = new Command()
   .version(pkg.version);
 
 registerProbe(program);
+registerBench(program);
 registerCompare(program);
 registerReport(program);
 registerMatrix(program);

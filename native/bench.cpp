@@ -1,6 +1,7 @@
 #include "bench.hpp"
 
 #include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -203,6 +204,15 @@ Napi::Value ThreadCpu(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(ThreadCpuNs(pthread_self())));
 }
 
+// setAffinity(cpus[]) pins the calling thread (the Node main thread for JS receivers) -> 0 or errno.
+Napi::Value SetAffinity(const Napi::CallbackInfo& info) {
+  auto cpus = info[0].As<Napi::Array>();
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (uint32_t i = 0; i < cpus.Length(); i++) CPU_SET(cpus.Get(i).As<Napi::Number>().Int32Value(), &set);
+  return Napi::Number::New(info.Env(), pthread_setaffinity_np(pthread_self(), sizeof set, &set));
+}
+
 // alignedBuffer(bytes) -> ArrayBuffer on a 4096-byte boundary, as O_DIRECT needs.
 Napi::Value AlignedBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -223,6 +233,7 @@ Napi::Object BenchInit(Napi::Env env) {
   o.Set("openReceivers", Napi::Function::New<OpenReceivers>(env, "openReceivers"));
   o.Set("recvmmsg", Napi::Function::New<BenchRecvmmsg>(env, "recvmmsg"));
   o.Set("threadCpuNs", Napi::Function::New<ThreadCpu>(env, "threadCpuNs"));
+  o.Set("setAffinity", Napi::Function::New<SetAffinity>(env, "setAffinity"));
   o.Set("alignedBuffer", Napi::Function::New<AlignedBuffer>(env, "alignedBuffer"));
   return o;
 }

@@ -1,0 +1,94 @@
+// The native bench engine (native/bench*.cpp) as typed functions. Runs resolve when the measured
+// window is over and every bench thread has been joined.
+import { native } from "../lib/native.js";
+
+/** One measured window, as native/bench.cpp reports it. */
+export interface NativeWindow {
+  /** headline count: datagrams received, transactions, I/Os */
+  count: number;
+  /** datagrams sent (pps) or requests the server received (udp-rr) */
+  secondary: number;
+  seconds: number;
+  /** CPU ns of the receiver's threads (+ io_uring workers) in the window */
+  cpuNs: number;
+  /** per-second rates of `count` */
+  samples: number[];
+  /** /proc/net/snmp Udp deltas of the receiving namespace, same window */
+  kernel: { InDatagrams: number; OutDatagrams: number; RcvbufErrors: number; InErrors: number } | null;
+  injectLoops?: number;
+  bytes?: number;
+  ringFlags?: number;
+}
+
+export interface PpsOptions {
+  receiver: string;
+  senderNetns: string;
+  senderHost: string;
+  receiverNetns: string;
+  receiverHost: string;
+  flows: number;
+  port: number;
+  size: number;
+  senders: number;
+  rate: number;
+  rcvbuf: number;
+  batch: number;
+  maxEvents: number;
+  injectNs: number;
+  senderCpus: number[];
+  receiverCpu: number;
+  warmup: number;
+  seconds: number;
+  /** receiver "external": a JS receiver on these fds bumps externalCounter[0] per datagram */
+  externalFds?: number[];
+  externalCounter?: Uint32Array;
+}
+
+export interface RrOptions {
+  server: "epoll" | "uring";
+  clientNetns: string;
+  clientHost: string;
+  serverNetns: string;
+  serverHost: string;
+  flows: number;
+  size: number;
+  clients: number;
+  maxEvents: number;
+  injectNs: number;
+  clientCpus: number[];
+  serverCpu: number;
+  warmup: number;
+  seconds: number;
+}
+
+export interface IopsOptions {
+  path: string;
+  blockSize: number;
+  depth: number;
+  batchSubmit: number;
+  batchComplete: number;
+  fixedBuffers: boolean;
+  fixedFiles: boolean;
+  polled: boolean;
+  cpu: number;
+  warmup: number;
+  seconds: number;
+}
+
+export interface NativeBench {
+  pps(options: PpsOptions): Promise<NativeWindow>;
+  udpRr(options: RrOptions): Promise<NativeWindow>;
+  iops(options: IopsOptions): Promise<NativeWindow>;
+  /** Bound nonblocking UDP sockets for a JS receiver, created in `netns` when given. */
+  openReceivers(options: { netns: string; host: string; flows: number; port: number; rcvbuf: number }): Int32Array;
+  /** recvmmsg into buffer slots; datagrams received (0 when none) or -errno */
+  recvmmsg(fd: number, buffer: Uint8Array, slotSize: number, lengths: Uint32Array): number;
+  threadCpuNs(): number;
+  /** pins the calling thread to these CPUs; 0 or a positive errno */
+  setAffinity(cpus: number[]): number;
+  /** an ArrayBuffer aligned to 4096 bytes (O_DIRECT) */
+  alignedBuffer(bytes: number): ArrayBuffer;
+}
+
+// The addon's bench object is internal to the bench, so it is typed here rather than in lib/native.ts.
+export const engine = (native as unknown as { bench: NativeBench }).bench;
