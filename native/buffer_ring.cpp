@@ -75,14 +75,19 @@ Napi::Value BufferRing::Unregister(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), 0);
 }
 
-void BufferRing::Detach() {
+void BufferRing::Detach(bool teardown) {
   ring_ = nullptr;
-  Free();
+  Free(teardown);
 }
 
-void BufferRing::Free() {
+void BufferRing::Free(bool teardown) {
   if (entries_ != nullptr) munmap(entries_, entriesBytes_);
   entries_ = nullptr;
   data_ = nullptr;
-  if (!dataRef_.IsEmpty()) dataRef_.Reset();
+  if (teardown) {
+    dataRef_.SuppressDestruct();
+    abandoned_ = true;  // the env frees its references itself; never touch this one again
+  } else if (!abandoned_ && !dataRef_.IsEmpty()) {
+    dataRef_.Reset();
+  }
 }

@@ -15,13 +15,14 @@ class BufferRing : public Napi::ObjectWrap<BufferRing> {
 
   // Registers `count` (power of two) buffers of `size` bytes from `data` as group `bgid`; 0 or -errno.
   int Setup(io_uring* ring, unsigned count, unsigned size, unsigned bgid, Napi::ArrayBuffer data);
-  // The ring is gone (exit unregisters it): free the entries, drop the data.
-  void Detach();
+  // The ring is gone (exit unregisters it): free the entries, drop the data (not at env teardown,
+  // where no napi call may run and the env drops its references itself).
+  void Detach(bool teardown = false);
 
  private:
   Napi::Value Recycle(const Napi::CallbackInfo& info);
   Napi::Value Unregister(const Napi::CallbackInfo& info);
-  void Free();
+  void Free(bool teardown = false);
 
   io_uring* ring_ = nullptr;
   io_uring_buf_ring* entries_ = nullptr;
@@ -31,4 +32,5 @@ class BufferRing : public Napi::ObjectWrap<BufferRing> {
   unsigned count_ = 0;
   unsigned size_ = 0;
   unsigned bgid_ = 0;
+  bool abandoned_ = false;
 };

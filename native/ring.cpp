@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <optional>
 
 #include "addon.hpp"
 #include "buffer_ring.hpp"
@@ -33,10 +34,11 @@ void CloseHandle(H* h, RingState* state) {
 
 }  // namespace
 
-void RingState::Release() {
+void RingState::Release(bool teardown) {
   if (released) return;
   released = true;
   if (owner != nullptr) {
+    owner->teardown_ = teardown;
     owner->DrainAndRelease(false);
     owner->state_ = nullptr;
     owner = nullptr;
@@ -133,7 +135,7 @@ Ring::Ring(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ring>(info) {
   uv_idle_init(loop, st->idle);
   st->idle->data = st;
   napi_add_async_cleanup_hook(
-      env, [](napi_async_cleanup_hook_handle, void* arg) { static_cast<RingState*>(arg)->Release(); }, st,
+      env, [](napi_async_cleanup_hook_handle, void* arg) { static_cast<RingState*>(arg)->Release(true); }, st,
       &st->hook);
 }
 
@@ -207,7 +209,8 @@ void Ring::UpdateIdle() {
 void Ring::ReleaseSlot(uint32_t tag) {
   uint32_t idx = tag & ~kTrackedTag;
   if (idx < slots_.size()) {
-    slots_[idx].pin.Reset();
+    // At env teardown no napi call may run; the env frees its references itself.
+    if (teardown_) slots_[idx].pin.SuppressDestruct(); else slots_[idx].pin.Reset();
     slots_[idx].active = false;
   }
 }
@@ -218,6 +221,7 @@ int Ring::ReapInto(bool pollIopoll) {
   // IOPOLL: completions appear only when someone polls the device.
   // CQ overflow (more completions than CQ slots): the kernel keeps them until someone enters.
   if (pollIopoll || (setupFlags_ & IORING_SETUP_DEFER_TASKRUN) != 0 || Overflowed()) io_uring_get_events(ring);
+  if (teardown_) return ConsumeAll();
   Napi::Uint32Array tags = tags_.Value();
   Napi::Int32Array res = res_.Value();
   Napi::Uint32Array flags = flags_.Value();
@@ -237,7 +241,7 @@ int Ring::ReapInto(bool pollIopoll) {
     bool final = (cqe->flags & IORING_CQE_F_MORE) == 0;
     if (final && --inflight_ == 0) {
       uv_unref(reinterpret_cast<uv_handle_t*>(state_->poll));
-      Unref();  // pairs with the Ref() when the first request went in flight
+      if (!teardown_) Unref();  // pairs with the Ref() when the first request went in flight
     }
     if (cqe->user_data & kInternal) continue;
     auto tag = static_cast<uint32_t>(cqe->user_data);
@@ -249,6 +253,24 @@ int Ring::ReapInto(bool pollIopoll) {
   }
   io_uring_cq_advance(ring, seen);
   return static_cast<int>(n);
+}
+
+// Teardown: account for every CQE without touching JS.
+int Ring::ConsumeAll() {
+  io_uring* ring = &state_->ring;
+  unsigned head;
+  unsigned seen = 0;
+  io_uring_cqe* cqe;
+  io_uring_for_each_cqe(ring, head, cqe) {
+    seen++;
+    if ((cqe->flags & IORING_CQE_F_MORE) == 0) {
+      inflight_--;
+      auto tag = static_cast<uint32_t>(cqe->user_data);
+      if ((cqe->user_data & kInternal) == 0 && (tag & kTrackedTag) != 0) ReleaseSlot(tag);
+    }
+  }
+  io_uring_cq_advance(ring, seen);
+  return 0;
 }
 
 bool Ring::Overflowed() {
@@ -540,7 +562,7 @@ Napi::Value Ring::CreateBufferRing(const Napi::CallbackInfo& info) {
   BufferRing* br = BufferRing::Unwrap(obj);
   int r = br->Setup(&state_->ring, count, size, bgid, data);
   if (r < 0) return Napi::Number::New(env, r);
-  bufferRings_.push_back(Napi::Persistent(obj));
+  bufferRings_.emplace_back(Napi::Persistent(obj), br);
   return obj;
 }
 
@@ -551,6 +573,8 @@ Napi::Value Ring::Inflight(const Napi::CallbackInfo& info) {
 // Cancel everything in flight and wait for every CQE, so no memory the kernel may still write is
 // released. With callJs, the CQEs are handed to JS (Promises reject with ECANCELED).
 void Ring::DrainAndRelease(bool callJs) {
+  std::optional<Napi::HandleScope> outer;
+  if (!teardown_) outer.emplace(Env());
   RingState* st = state_;
   io_uring* ring = &st->ring;
   uv_prepare_stop(st->prepare);
@@ -573,7 +597,8 @@ void Ring::DrainAndRelease(bool callJs) {
     __kernel_timespec ts{0, 50'000'000};
     int r = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
     if (r < 0 && r != -ETIME && r != -EINTR) break;
-    Napi::HandleScope scope(env);
+    std::optional<Napi::HandleScope> scope;
+    if (!teardown_) scope.emplace(env);
     int n = ReapInto(false);
     if (n > 0 && callJs && !onCompletions_.IsEmpty()) {
       try {
@@ -590,13 +615,22 @@ void Ring::DrainAndRelease(bool callJs) {
       if (s.active) (void)s.extra.release();
     }
     for (auto& b : registeredBuffers_) b.SuppressDestruct();
-    for (auto& b : bufferRings_) b.SuppressDestruct();
+    for (auto& [ref, br] : bufferRings_) ref.SuppressDestruct();
     registeredBuffers_.clear();
     bufferRings_.clear();
     slots_.clear();
     return;
   }
-  for (auto& ref : bufferRings_) BufferRing::Unwrap(ref.Value())->Detach();
+  for (auto& [ref, br] : bufferRings_) br->Detach(teardown_);
+  if (teardown_) {
+    for (auto& [ref, br] : bufferRings_) ref.SuppressDestruct();
+    for (auto& b : registeredBuffers_) b.SuppressDestruct();
+    for (auto& s : slots_) s.pin.SuppressDestruct();
+    tags_.SuppressDestruct();
+    res_.SuppressDestruct();
+    flags_.SuppressDestruct();
+    onCompletions_.SuppressDestruct();
+  }
   bufferRings_.clear();
   registeredBuffers_.clear();
   iovecs_.clear();

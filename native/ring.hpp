@@ -46,7 +46,7 @@ struct RingState {
   napi_async_cleanup_hook_handle hook = nullptr;
   bool released = false;
 
-  void Release();  // may delete this
+  void Release(bool teardown = false);  // may delete this
   void Finish();
 };
 
@@ -85,6 +85,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
   int ReapInto(bool pollIopoll);  // copies CQEs into the JS arrays; returns count or -errno
   void Dispatch();
   bool Overflowed();
+  int ConsumeAll();
   void UpdateIdle();
   void ReleaseSlot(uint32_t tag);
   void DrainAndRelease(bool callJs);
@@ -98,7 +99,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
   std::vector<Slot> slots_;
   std::vector<iovec> iovecs_;
   std::vector<Napi::Reference<Napi::Value>> registeredBuffers_;
-  std::vector<Napi::ObjectReference> bufferRings_;
+  std::vector<std::pair<Napi::ObjectReference, BufferRing*>> bufferRings_;
   Napi::Reference<Napi::Uint32Array> tags_;
   Napi::Reference<Napi::Int32Array> res_;
   Napi::Reference<Napi::Uint32Array> flags_;
@@ -109,4 +110,5 @@ class Ring : public Napi::ObjectWrap<Ring> {
   unsigned queued_ = 0;   // SQEs prepared but not yet submitted
   bool refed_ = true;
   bool dispatching_ = false;
+  bool teardown_ = false;  // env cleanup: no napi calls
 };
