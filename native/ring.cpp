@@ -166,9 +166,11 @@ io_uring_sqe* Ring::GetSqe() {
     SubmitNow();
     sqe = io_uring_get_sqe(&state_->ring);
   }
-  if (sqe == nullptr && (setupFlags_ & IORING_SETUP_SQPOLL) != 0) {
-    // The SQ thread consumes entries on its own time: wait until it has made room.
-    io_uring_sqring_wait(&state_->ring);
+  // SQPOLL: the SQ thread consumes entries on its own time; wait (bounded) until it made room.
+  for (int tries = 0; sqe == nullptr && (setupFlags_ & IORING_SETUP_SQPOLL) != 0 && tries < 1000; tries++) {
+    SubmitNow();
+    int r = io_uring_sqring_wait(&state_->ring);
+    if (r < 0 && r != -EINTR && r != -EAGAIN) break;
     sqe = io_uring_get_sqe(&state_->ring);
   }
   return sqe;
