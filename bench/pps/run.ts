@@ -58,7 +58,7 @@ function baseOptions(p: PpsParams, receiver: string, seconds: number): PpsOption
 }
 
 /** A JS receiver on the Node main thread (pinned to the receiver CPU for the run). */
-async function runJs(p: PpsParams, name: JsReceiverName, seconds: number): Promise<NativeWindow> {
+export async function runJsReceiverWindow(p: PpsParams, name: JsReceiverName, seconds: number): Promise<NativeWindow> {
   const fds = Array.from(engine.openReceivers({ netns: p.receiver.netns, host: p.receiver.host, flows: p.flows, port: p.port, rcvbuf: p.rcvbuf }));
   const counter = new Uint32Array(1);
   let receiver;
@@ -121,7 +121,7 @@ export async function runPps(p: PpsParams, progress: Progress): Promise<Scenario
     for (const r of p.receivers) {
       progress(done, total, `${r} round ${round + 1}/${p.runs}`);
       const inject = injectNs.get(r) ?? 0;
-      const w = isJs(r) ? await runJs(p, r, p.duration) : await engine.pps({ ...baseOptions(p, r, p.duration), injectNs: inject });
+      const w = isJs(r) ? await runJsReceiverWindow(p, r, p.duration) : await engine.pps({ ...baseOptions(p, r, p.duration), injectNs: inject });
       runs.get(r)!.push(toRun(w, round * p.receivers.length + p.receivers.indexOf(r), p.injectPercent > 0 ? { injectNs: isJs(r) ? null : inject } : {}));
       progress(++done, total, r);
     }
