@@ -2,6 +2,7 @@
 // The ringpoll CLI. Each subcommand lives in bench/commands/<name>.ts and registers itself here.
 import { Command } from "commander";
 import { readFileSync } from "node:fs";
+import { registerAb } from "./commands/ab.js";
 import { registerCompare } from "./commands/compare.js";
 import { registerMatrix } from "./commands/matrix.js";
 import { registerBench } from "./commands/bench.js";
@@ -19,6 +20,7 @@ registerProbe(program);
 registerBench(program);
 registerCompare(program);
 registerReport(program);
+registerAb(program);
 registerMatrix(program);
 
 await program.parseAsync();

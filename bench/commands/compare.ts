@@ -8,6 +8,7 @@ import { reportMarkdown } from "../compare/markdown.js";
 import { METRICS, type MetricName } from "../compare/metric.js";
 import { describeResult } from "../compare/match.js";
 import { reportText } from "../compare/text.js";
+import { percent } from "../cli-args.js";
 
 interface CompareFlags {
   json?: boolean;
@@ -19,17 +20,7 @@ interface CompareFlags {
   force?: boolean;
 }
 
-export function percent(what: string, allowZero: boolean) {
-  return (text: string): number => {
-    const v = Number(text);
-    if (text.trim() === "" || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0) || v >= 100) {
-      throw new InvalidArgumentError(`Expected ${allowZero ? "a non-negative" : "a positive"} percentage below 100 for ${what} but received ${text}`);
-    }
-    return v;
-  };
-}
-
-function metricList(text: string): (MetricName | "headline")[] {
+export function metricList(text: string): (MetricName | "headline")[] {
   const names = text.split(",").map((s) => s.trim());
   for (const n of names) {
     if (n !== "headline" && !METRICS.includes(n as MetricName)) {

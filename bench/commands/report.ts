@@ -1,8 +1,7 @@
 import { writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { BadInput, loadResultFile } from "../compare/input.js";
-import { buildReport } from "../report/build.js";
-import { percent } from "./compare.js";
+import { percent } from "../cli-args.js";
 
 export function registerReport(program: Command): void {
   program
@@ -16,6 +15,8 @@ export function registerReport(program: Command): void {
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .action(async (paths: string[], opts: { html: string; title: string; target: number; force?: boolean }) => {
       try {
+        // vega is loaded only for this command, so the rest of the CLI starts fast
+        const { buildReport } = await import("../report/build.js");
         const html = await buildReport(paths.map(loadResultFile), { title: opts.title, targetPercent: opts.target, force: opts.force === true });
         writeFileSync(opts.html, html);
         console.log(`ringpoll report: wrote ${opts.html}`);

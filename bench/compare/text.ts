@@ -5,15 +5,16 @@ import { pValue, pct, resolutionSentence, value, verdictSentence } from "./forma
 import { failsGate } from "./gate.js";
 import { sideLabels } from "./labels.js";
 
-function side(c: Comparison, which: "base" | "head", label: string): string {
+function side(c: Comparison, which: "base" | "head", label: string, width: number): string {
   const s = c[which];
   const cv = s.cv === null ? "–" : `${pct(s.cv * 100)} %`;
-  return `  ${which}  ${label.padEnd(16)} median ${value(c.metric, s.median).padEnd(10)} CV ${cv.padEnd(7)} runs ${s.runs}`;
+  return `  ${which}  ${label.padEnd(width)}  median ${value(c.metric, s.median).padEnd(10)} CV ${cv.padEnd(7)} runs ${s.runs}`;
 }
 
 export function comparisonText(c: Comparison): string {
   const labels = sideLabels(c);
-  const lines = [`${describeResult(c)} — ${c.metric}${c.higherIsBetter ? "" : " (lower is better)"}`, side(c, "base", labels.base), side(c, "head", labels.head)];
+  const width = Math.max(labels.base.length, labels.head.length);
+  const lines = [`${describeResult(c)} — ${c.metric}${c.higherIsBetter ? "" : " (lower is better)"}`, side(c, "base", labels.base, width), side(c, "head", labels.head, width)];
   if (c.ratio !== null && c.ci !== null) {
     const rank = c.crossCheck ? `  (Mann-Whitney p ${pValue(c.crossCheck.pValue)})` : "";
     lines.push(`  ratio head/base ${c.ratio.toFixed(4)} (95 % CI ${c.ci[0].toFixed(4)}–${c.ci[1].toFixed(4)})  p ${pValue(c.pValue)}${rank}`);

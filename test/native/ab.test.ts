@@ -1,0 +1,36 @@
+// `ringpoll ab` end to end on loopback with the native bench engine: rounds interleave, the
+// comparison comes out in the compare JSON shape, and the result file holds both sides' runs.
+import { readFileSync, mkdtempSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const cli = fileURLToPath(new URL("../../dist/bench/cli.js", import.meta.url));
+
+describe("ab", () => {
+  it("runs A and B interleaved for the rounds asked and prints the comparison", () => {
+    const out = join(mkdtempSync(join(tmpdir(), "ringpoll-ab-")), "ab.json");
+    const r = spawnSync(
+      process.execPath,
+      [cli, "ab", "--a", "receiver=recvmmsg", "--b", "receiver=epoll", "--duration", "0.2", "--warmup", "0.05", "--min-rounds", "3", "--max-rounds", "3", "--json", "--out", out],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    expect(r.stderr).toMatch(/round limit 3 reached|CI half-width/);
+    expect(r.status).toBe(0);
+    const { comparisons } = JSON.parse(r.stdout);
+    expect(comparisons.map((c: { metric: string }) => c.metric)).toEqual(["pps", "cpuNsPerPacket"]);
+    expect(comparisons[0]).toMatchObject({ receiver: "recvmmsg vs epoll", base: { runs: 3 }, head: { runs: 3 } });
+    expect(comparisons[0].verdict).toMatch(/^(faster|slower|no detectable difference)$/);
+    const file = JSON.parse(readFileSync(out, "utf8"));
+    expect(file.schema).toBe("ringpoll.bench.v1");
+    expect(file.results.map((x: { receiver: string; params: { abSide: string } }) => [x.params.abSide, x.receiver])).toEqual([
+      ["A", "recvmmsg"],
+      ["B", "epoll"],
+    ]);
+    // A B, then B A: the run order alternates by round
+    expect(file.results[0].runs.map((x: { round: number }) => x.round)).toEqual([0, 1, 2]);
+    for (const run of file.results[1].runs) expect(run.packets).toBeGreaterThan(0);
+  });
+});
