@@ -91,4 +91,32 @@ export interface NativeBench {
 }
 
 // The addon's bench object is internal to the bench, so it is typed here rather than in lib/native.ts.
-export const engine = (native as unknown as { bench: NativeBench }).bench;
+const raw = (native as unknown as { bench: NativeBench }).bench;
+
+// Every run gets a cancel flag (Int32Array(1)) the coordinator polls; cancelRuns() ends them all
+// within ~50 ms, so a signal handler can exit without waiting out the window (process exit joins
+// libuv's worker threads, one of which coordinates each run).
+const active = new Set<Int32Array>();
+
+function cancellable<O extends object>(run: (o: O & { cancel: Int32Array }) => Promise<NativeWindow>) {
+  return async (options: O): Promise<NativeWindow> => {
+    const cancel = new Int32Array(1);
+    active.add(cancel);
+    try {
+      return await run({ ...options, cancel });
+    } finally {
+      active.delete(cancel);
+    }
+  };
+}
+
+export function cancelRuns(): void {
+  for (const flag of active) flag[0] = 1;
+}
+
+export const engine: NativeBench = {
+  ...raw,
+  pps: cancellable<PpsOptions>((o) => raw.pps(o)),
+  udpRr: cancellable<RrOptions>((o) => raw.udpRr(o)),
+  iops: cancellable<IopsOptions>((o) => raw.iops(o)),
+};

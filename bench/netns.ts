@@ -2,6 +2,7 @@
 // device path instead of loopback and the receiver's /proc/net/snmp counts only bench traffic.
 // Created with iproute2, always removed (also on SIGINT/SIGTERM and on failure half way).
 import { execFileSync } from "node:child_process";
+import { cancelRuns } from "./engine.js";
 
 export interface NetnsPair {
   sender: { netns: string; host: string };
@@ -33,6 +34,7 @@ function hookSignals(): void {
   process.once("exit", removeAll);
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.once(sig, () => {
+      cancelRuns();
       removeAll();
       process.exit(130);
     });

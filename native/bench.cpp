@@ -39,6 +39,14 @@ Endpoint EndpointOf(const Napi::Object& o, const char* netns, const char* host) 
   return {Str(o, netns), Str(o, host)};
 }
 
+// options.cancel: an Int32Array(1) JS sets to 1 to end the run early (the window is cut short).
+int32_t* CancelFlag(const Napi::Object& o, Napi::Object* holder) {
+  Napi::Value v = o.Get("cancel");
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array) return nullptr;
+  *holder = v.As<Napi::Object>();
+  return v.As<Napi::Int32Array>().Data();
+}
+
 Napi::Object WindowToJs(Napi::Env env, const Window& w) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("count", Napi::Number::New(env, static_cast<double>(w.count)));
@@ -71,8 +79,8 @@ class Worker : public Napi::AsyncWorker {
         run_(std::move(run)),
         toJs_(std::move(toJs)) {}
   Napi::Promise Promise() const { return deferred_.Promise(); }
-  // Keeps JS memory the threads read (the external counter) alive until the run settles.
-  void Keep(Napi::Object o) { kept_ = Napi::Persistent(o); }
+  // Keeps JS memory the threads read (external counter, cancel flag) alive until the run settles.
+  void Keep(Napi::Object o) { kept_.push_back(Napi::Persistent(o)); }
   void Execute() override { run_(failure_); }
   void OnOK() override {
     Napi::Env env = Env();
@@ -86,7 +94,7 @@ class Worker : public Napi::AsyncWorker {
   std::function<void(Failure&)> run_;
   std::function<Napi::Value(Napi::Env)> toJs_;
   Failure failure_;
-  Napi::ObjectReference kept_;
+  std::vector<Napi::ObjectReference> kept_;
 };
 
 Napi::Value Pps(const Napi::CallbackInfo& info) {
@@ -118,6 +126,8 @@ Napi::Value Pps(const Napi::CallbackInfo& info) {
     cfg->externalFds = Ints(o, "externalFds");
     cfg->externalThread = pthread_self();
   }
+  Napi::Object cancelHolder;
+  cfg->cancel = CancelFlag(o, &cancelHolder);
   auto result = std::make_shared<UdpResult>();
   auto* w = new Worker(
       env, [cfg, result](Failure& f) { RunPps(*cfg, *result, f); },
@@ -127,6 +137,7 @@ Napi::Value Pps(const Napi::CallbackInfo& info) {
         return r;
       });
   if (cfg->receiver == "external") w->Keep(counter.As<Napi::Object>());
+  if (cfg->cancel != nullptr) w->Keep(cancelHolder);
   w->Queue();
   return w->Promise();
 }
@@ -147,6 +158,8 @@ Napi::Value UdpRr(const Napi::CallbackInfo& info) {
   cfg->serverCpu = Int(o, "serverCpu", -1);
   cfg->warmup = Num(o, "warmup", 0.5);
   cfg->seconds = Num(o, "seconds", 2);
+  Napi::Object cancelHolder;
+  cfg->cancel = CancelFlag(o, &cancelHolder);
   auto result = std::make_shared<UdpResult>();
   auto* w = new Worker(
       env, [cfg, result](Failure& f) { RunRr(*cfg, *result, f); },
@@ -155,6 +168,7 @@ Napi::Value UdpRr(const Napi::CallbackInfo& info) {
         r.Set("injectLoops", Napi::Number::New(e, static_cast<double>(result->injectLoops)));
         return r;
       });
+  if (cfg->cancel != nullptr) w->Keep(cancelHolder);
   w->Queue();
   return w->Promise();
 }
@@ -174,6 +188,8 @@ Napi::Value Iops(const Napi::CallbackInfo& info) {
   cfg->cpu = Int(o, "cpu", -1);
   cfg->warmup = Num(o, "warmup", 0.5);
   cfg->seconds = Num(o, "seconds", 2);
+  Napi::Object cancelHolder;
+  cfg->cancel = CancelFlag(o, &cancelHolder);
   auto result = std::make_shared<IopsResult>();
   auto* w = new Worker(
       env, [cfg, result](Failure& f) { RunIops(*cfg, *result, f); },
@@ -183,6 +199,7 @@ Napi::Value Iops(const Napi::CallbackInfo& info) {
         r.Set("ringFlags", Napi::Number::New(e, result->ringFlags));
         return r;
       });
+  if (cfg->cancel != nullptr) w->Keep(cancelHolder);
   w->Queue();
   return w->Promise();
 }

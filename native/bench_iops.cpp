@@ -151,6 +151,7 @@ void RunIops(const IopsConfig& cfg, IopsResult& out, Failure& failure) {
       plan.receiverThreads.push_back(t.native_handle());
       plan.warmup = cfg.warmup;
       plan.seconds = cfg.seconds;
+      plan.cancel = cfg.cancel;
       out.window = Measure(plan, failure);
     }
     stop.Request();

@@ -20,6 +20,7 @@ struct IopsConfig {
   bool polled = false;
   int cpu = -1;
   double warmup = 0.5, seconds = 2;
+  int32_t* cancel = nullptr;  // see Plan::cancel
 };
 
 struct IopsResult {

@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 
 #include "bench_cpu.hpp"
@@ -31,34 +32,39 @@ Snapshot Take(const Plan& plan) {
   return s;
 }
 
-// Sleeps until `until` (monotonic ns) in short steps so a failed run ends promptly.
-void SleepUntil(int64_t until, const Failure& failure) {
-  while (!failure.Failed()) {
+bool Cancelled(const Plan& plan) {
+  return plan.cancel != nullptr && std::atomic_ref<int32_t>(*plan.cancel).load(std::memory_order_relaxed) != 0;
+}
+
+// Sleeps until `until` (monotonic ns) in short steps so a failed or cancelled run ends promptly.
+bool SleepUntil(int64_t until, const Plan& plan, const Failure& failure) {
+  while (!failure.Failed() && !Cancelled(plan)) {
     int64_t now = MonotonicNs();
-    if (now >= until) return;
+    if (now >= until) return true;
     int64_t step = std::min<int64_t>(until - now, 50000000);
     timespec ts{step / 1000000000, step % 1000000000};
     nanosleep(&ts, nullptr);
   }
+  return false;
 }
 
 }  // namespace
 
 Window Measure(const Plan& plan, const Failure& failure) {
   Window w;
-  SleepUntil(MonotonicNs() + static_cast<int64_t>(plan.warmup * 1e9), failure);
+  SleepUntil(MonotonicNs() + static_cast<int64_t>(plan.warmup * 1e9), plan, failure);
   Snapshot start = Take(plan);
   const int64_t end = start.t + static_cast<int64_t>(plan.seconds * 1e9);
   int64_t lastT = start.t;
   uint64_t lastCount = start.count;
   while (!failure.Failed()) {
-    SleepUntil(std::min(lastT + 1000000000, end), failure);
+    bool full = SleepUntil(std::min(lastT + 1000000000, end), plan, failure);
     int64_t now = MonotonicNs();
     uint64_t c = plan.count();
     if (now > lastT) w.samples.push_back(static_cast<double>(c - lastCount) * 1e9 / static_cast<double>(now - lastT));
     lastT = now;
     lastCount = c;
-    if (now >= end) break;
+    if (now >= end || !full) break;
   }
   Snapshot stop = Take(plan);
   w.count = stop.count - start.count;

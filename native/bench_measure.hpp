@@ -20,6 +20,8 @@ struct Plan {
   int snmpFd = -1;                       // /proc/net/snmp of the receiving namespace, or -1
   double warmup = 0.5;
   double seconds = 2;
+  // Set (non-zero) by JS to end the run early, e.g. on SIGINT; read without locking.
+  int32_t* cancel = nullptr;
 };
 
 struct Window {

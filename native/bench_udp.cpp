@@ -107,6 +107,7 @@ void RunPps(const PpsConfig& cfg, UdpResult& out, Failure& failure) {
       plan.snmpFd = snmp;
       plan.warmup = cfg.warmup;
       plan.seconds = cfg.seconds;
+      plan.cancel = cfg.cancel;
       out.window = Measure(plan, failure);
     }
     threads.StopAndJoin();
@@ -159,6 +160,7 @@ void RunRr(const RrRunConfig& cfg, UdpResult& out, Failure& failure) {
       plan.snmpFd = snmp;
       plan.warmup = cfg.warmup;
       plan.seconds = cfg.seconds;
+      plan.cancel = cfg.cancel;
       out.window = Measure(plan, failure);
     }
     threads.StopAndJoin();

@@ -30,6 +30,7 @@ struct PpsConfig {
   std::vector<int> externalFds;
   uint32_t* externalCounter = nullptr;
   pthread_t externalThread{};
+  int32_t* cancel = nullptr;  // see Plan::cancel
 };
 
 struct UdpResult {
@@ -51,6 +52,7 @@ struct RrRunConfig {
   std::vector<int> clientCpus;
   int serverCpu = -1;
   double warmup = 0.5, seconds = 2;
+  int32_t* cancel = nullptr;  // see Plan::cancel
 };
 
 // window.count = transactions (client side), window.secondary = requests the server received.
