@@ -6,6 +6,7 @@ import { registerAb } from "./commands/ab.js";
 import { registerCompare } from "./commands/compare.js";
 import { registerMatrix } from "./commands/matrix.js";
 import { registerBench } from "./commands/bench.js";
+import { registerOps } from "./commands/ops.js";
 import { registerProbe } from "./commands/probe.js";
 import { registerReport } from "./commands/report.js";
 
@@ -22,5 +23,6 @@ registerCompare(program);
 registerReport(program);
 registerAb(program);
 registerMatrix(program);
+registerOps(program);
 
 await program.parseAsync();
