@@ -29,3 +29,8 @@ export function tTwoSidedP(t: number, df: number): number {
 export function normalCdf(z: number): number {
   return jStat.normal.cdf(z, 0, 1);
 }
+
+export function normalQuantile(p: number): number {
+  if (!(p > 0 && p < 1)) throw new RangeError(`Expected probability in (0, 1) but received ${p}`);
+  return jStat.normal.inv(p, 0, 1);
+}

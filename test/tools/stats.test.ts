@@ -2,6 +2,7 @@
 // worked by hand, then for calibration on seeded data with known effects.
 import { describe, expect, it } from "vitest";
 import { compareSamples, insufficient } from "../../bench/compare/samples.js";
+import { wilson } from "../../bench/stats/proportion.js";
 import { medianCi } from "../../bench/stats/median-ci.js";
 import { mdePercent, runsForEffect } from "../../bench/stats/power.js";
 import { mannWhitney } from "../../bench/stats/rank.js";
@@ -103,6 +104,18 @@ describe("Mann-Whitney", () => {
     const r = mannWhitney([3, 7, 8, 8, 10, 11], [1, 2, 2, 4, 5, 6]);
     expect(r.exact).toBe(false);
     expect(r.pValue).toBeCloseTo(0.0198051235, 8);
+  });
+});
+
+describe("rate CI (Wilson)", () => {
+  it.each([
+    [1, 20, 0.0088814488, 0.2361311934],
+    [0, 20, 0, 0.1611251581],
+    [17, 20, 0.6395811353, 0.9476312541],
+  ])("%i of %i matches SciPy's binomtest(...).proportion_ci(method='wilson')", (k, n, lo, hi) => {
+    const [a, b] = wilson(k, n);
+    expect(a).toBeCloseTo(lo, 8);
+    expect(b).toBeCloseTo(hi, 8);
   });
 });
 
