@@ -97,6 +97,16 @@ describe("a child process whose seccomp filter refuses io_uring_setup", () => {
     expect(Object.values(ioUring.setupFlags).every((accepted) => !accepted)).toBe(true);
   });
 
+  it("new IoUring() throws a SystemError whose message names the seccomp filter", () => {
+    const script =
+      'import { IoUring } from "ringpoll";' +
+      "try { new IoUring(); console.log('{}'); } catch (e) { console.log(JSON.stringify({ code: e.code, errno: e.errno, syscall: e.syscall, message: e.message })); }";
+    const out = execFileSync(helper, ["1", process.execPath, "--input-type=module", "-e", script], { cwd: root, encoding: "utf8" });
+    const err = JSON.parse(out) as { code?: string; errno?: number; syscall?: string; message?: string };
+    expect(err).toMatchObject({ code: "EPERM", errno: -1, syscall: "io_uring_setup" });
+    expect(err.message).toMatch(/seccomp filter refuses io_uring_setup/);
+  });
+
   it("names seccomp for ENOSYS too on a kernel that has io_uring", () => {
     const { ioUring } = probeUnderFilter(38);
     expect(ioUring.available).toBe(false);
