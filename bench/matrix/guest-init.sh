@@ -37,8 +37,12 @@ if [ -z "$job" ]; then
 else
   echo "$job" | base64 -d >/tmp/job.sh
   echo "@@ringpoll job start"
-  # stdout goes to the console (the host shows it) and to a file (the host keeps it)
-  { sh /tmp/job.sh; echo $? >/tmp/job.rc; } | tee /tmp/job.out
+  # stdout goes to the console (the host shows it) and to a file (the host keeps it); stderr goes
+  # through a pipe too, so that no tool draws progress bars for a terminal nobody watches
+  mkfifo /tmp/job.err
+  cat /tmp/job.err &
+  { sh /tmp/job.sh 2>/tmp/job.err; echo $? >/tmp/job.rc; } </dev/null | tee /tmp/job.out
+  wait
   rc=$(cat /tmp/job.rc 2>/dev/null || echo 125)
   echo "@@ringpoll job end $rc"
   send stdout /tmp/job.out
