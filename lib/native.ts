@@ -95,6 +95,7 @@ export interface NativeRing {
   unregisterFiles(): number;
   createBufferRing(count: number, size: number, bgid: number, data: ArrayBuffer): NativeBufferRing | number;
   inflight(): number;
+  submits(): number;
   close(): void;
 }
 

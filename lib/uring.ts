@@ -84,6 +84,8 @@ export interface FixedFile {
 export type Fd = number | FixedFile;
 
 export interface IoUringStats {
+  /** times queued SQEs were handed to the kernel (one per loop iteration with work, or SQ full) */
+  submits: number;
   /** multishot requests re-armed after the kernel ended them (ENOBUFS or no IORING_CQE_F_MORE) */
   rearms: number;
   /** multishot completions that found the buffer ring empty */
@@ -127,7 +129,7 @@ export class IoUring implements Disposable {
   static readonly OP = IORING_OP;
 
   readonly setup: IoUringSetup;
-  readonly stats: IoUringStats = { rearms: 0, enobufs: 0 };
+  readonly #stats: IoUringStats = { submits: 0, rearms: 0, enobufs: 0 };
   #native: NativeRing | null;
   readonly #tags: Uint32Array;
   readonly #res: Int32Array;
@@ -228,6 +230,12 @@ export class IoUring implements Disposable {
 
   get closed(): boolean {
     return this.#native === null;
+  }
+
+  /** Counters: submits, multishot re-arms and ENOBUFS. */
+  get stats(): IoUringStats {
+    if (this.#native !== null) this.#stats.submits = this.#native.submits();
+    return this.#stats;
   }
 
   /** Requests handed to the kernel whose final completion has not arrived. */
@@ -586,7 +594,7 @@ export class IoUring implements Disposable {
     const it = new MultishotIterator<T>({
       syscall,
       bufferRing,
-      stats: this.stats,
+      stats: this.#stats,
       signal,
       arm: (onCqe) => {
         const ring = this.#native;

@@ -74,6 +74,7 @@ Napi::Function Ring::Init(Napi::Env env) {
                          InstanceMethod<&Ring::UnregisterFiles>("unregisterFiles"),
                          InstanceMethod<&Ring::CreateBufferRing>("createBufferRing"),
                          InstanceMethod<&Ring::Inflight>("inflight"),
+                         InstanceMethod<&Ring::Submits>("submits"),
                          InstanceMethod<&Ring::Close>("close"),
                      });
 }
@@ -187,6 +188,7 @@ void Ring::ScheduleSubmit() {
 }
 
 int Ring::SubmitNow() {
+  submits_++;
   int r = io_uring_submit(&state_->ring);
   queued_ = io_uring_sq_ready(&state_->ring);
   if (queued_ == 0) uv_prepare_stop(state_->prepare);
@@ -570,6 +572,11 @@ Napi::Value Ring::CreateBufferRing(const Napi::CallbackInfo& info) {
 
 Napi::Value Ring::Inflight(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(inflight_));
+}
+
+// submits() -> how many times queued SQEs were handed to the kernel (io_uring_submit calls)
+Napi::Value Ring::Submits(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(submits_));
 }
 
 // Cancel everything in flight and wait for every CQE, so no memory the kernel may still write is

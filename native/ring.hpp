@@ -77,6 +77,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
   Napi::Value UnregisterFiles(const Napi::CallbackInfo& info);
   Napi::Value CreateBufferRing(const Napi::CallbackInfo& info);
   Napi::Value Inflight(const Napi::CallbackInfo& info);
+  Napi::Value Submits(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   io_uring_sqe* GetSqe();
@@ -108,6 +109,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
   std::unique_ptr<Napi::AsyncContext> asyncContext_;
   int64_t inflight_ = 0;  // SQEs handed to the kernel whose final CQE has not been reaped
   unsigned queued_ = 0;   // SQEs prepared but not yet submitted
+  uint64_t submits_ = 0;
   bool refed_ = true;
   bool dispatching_ = false;
   bool teardown_ = false;  // env cleanup: no napi calls

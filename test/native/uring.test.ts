@@ -267,3 +267,32 @@ describe("IoUring options and lifecycle", () => {
     closeSync(openSync(path, "r"));
   });
 });
+
+describe("cost per operation", () => {
+  it("requests queued in one JS turn reach the kernel in one submit", async () => {
+    const ring = rings.open();
+    const before = ring.stats.submits;
+    const all = Array.from({ length: 100 }, () => ring.nop());
+    expect(ring.stats.submits).toBe(before); // nothing entered the kernel yet
+    await Promise.all(all);
+    expect(ring.stats.submits).toBe(before + 1);
+  });
+
+  it("a full SQ is submitted at once instead of failing", async () => {
+    const ring = rings.open({ entries: 8 });
+    const before = ring.stats.submits;
+    await Promise.all(Array.from({ length: 20 }, () => ring.nop()));
+    expect(ring.stats.submits - before).toBeGreaterThanOrEqual(3);
+  });
+
+  it("an idle ring does not keep the process alive; a request in flight does", async () => {
+    const { execFileSync } = await import("node:child_process");
+    const run = (body: string) =>
+      execFileSync(process.execPath, ["--input-type=module", "-e", `import { IoUring } from "ringpoll"; ${body}`], {
+        encoding: "utf8",
+        timeout: 10_000,
+      });
+    expect(run("const r = new IoUring(); console.log('exit');")).toBe("exit\n");
+    expect(run("const r = new IoUring(); r.timeout(50).then(() => { console.log('fired'); r.close(); });")).toBe("fired\n");
+  });
+});
