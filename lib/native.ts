@@ -82,6 +82,7 @@ export interface NativeRing {
     opFlags: Uint32Array,
     sqeFlags: Uint8Array,
     bufGroup: Uint16Array,
+    ioprio: Uint16Array,
     tag: Uint32Array,
   ): number;
   submit(): number;

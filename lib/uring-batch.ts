@@ -17,6 +17,8 @@ export interface SqeFields {
   sqeFlags?: number;
   /** buffer group for IOSQE_BUFFER_SELECT (a BufferRing's bgid) */
   bufGroup?: number;
+  /** sqe->ioprio: IORING_RECV_MULTISHOT / IORING_ACCEPT_MULTISHOT for multishot requests */
+  ioprio?: number;
 }
 
 /** A table of SQEs to queue with IoUring.queue(). Reuse it: clear() and fill again. */
@@ -32,6 +34,7 @@ export class SqeBatch {
   readonly opFlags: Uint32Array;
   readonly sqeFlags: Uint8Array;
   readonly bufGroup: Uint16Array;
+  readonly ioprio: Uint16Array;
   readonly tag: Uint32Array;
 
   constructor(capacity: number) {
@@ -45,6 +48,7 @@ export class SqeBatch {
     this.opFlags = new Uint32Array(capacity);
     this.sqeFlags = new Uint8Array(capacity);
     this.bufGroup = new Uint16Array(capacity);
+    this.ioprio = new Uint16Array(capacity);
     this.tag = new Uint32Array(capacity);
   }
 
@@ -62,6 +66,7 @@ export class SqeBatch {
     this.opFlags[i] = fields.opFlags ?? 0;
     this.sqeFlags[i] = (fields.sqeFlags ?? 0) | (fields.bufGroup !== undefined ? IOSQE_BUFFER_SELECT : 0);
     this.bufGroup[i] = fields.bufGroup ?? 0;
+    this.ioprio[i] = fields.ioprio ?? 0;
     this.tag[i] = tag;
     return i;
   }

@@ -691,7 +691,7 @@ export class IoUring implements Disposable {
   queue(batch: SqeBatch): number {
     const ring = this.#open();
     if (!(batch instanceof SqeBatch)) throw invalidArgValue("batch", "SqeBatch", batch);
-    const r = ring.prepBatch(batch.length, batch.opcode, batch.fd, batch.bufIndex, batch.bufOffset, batch.len, batch.off, batch.opFlags, batch.sqeFlags, batch.bufGroup, batch.tag);
+    const r = ring.prepBatch(batch.length, batch.opcode, batch.fd, batch.bufIndex, batch.bufOffset, batch.len, batch.off, batch.opFlags, batch.sqeFlags, batch.bufGroup, batch.ioprio, batch.tag);
     if (r < 0) throw errnoError(-r, "io_uring queue");
     return r;
   }

@@ -419,7 +419,7 @@ Napi::Value Ring::Prep(const Napi::CallbackInfo& info) {
 
 // prepBatch(count, opcode: Uint8Array, fd: Int32Array, bufIndex: Int32Array, bufOffset: Uint32Array,
 //           len: Uint32Array, off: Float64Array, opFlags: Uint32Array, sqeFlags: Uint8Array,
-//           bufGroup: Uint16Array, tag: Uint32Array) -> SQEs queued (or -errno if none).
+//           bufGroup: Uint16Array, ioprio: Uint16Array, tag: Uint32Array) -> SQEs queued (or -errno).
 // Data addresses come only from registered buffers (pinned until unregistered) or buffer selection.
 Napi::Value Ring::PrepBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -434,10 +434,11 @@ Napi::Value Ring::PrepBatch(const Napi::CallbackInfo& info) {
   auto opf = info[7].As<Napi::Uint32Array>();
   auto sf = info[8].As<Napi::Uint8Array>();
   auto bg = info[9].As<Napi::Uint16Array>();
-  auto tg = info[10].As<Napi::Uint32Array>();
+  auto pr = info[10].As<Napi::Uint16Array>();
+  auto tg = info[11].As<Napi::Uint32Array>();
   size_t cap = std::min({op.ElementLength(), fd.ElementLength(), bi.ElementLength(), bo.ElementLength(),
                          ln.ElementLength(), of.ElementLength(), opf.ElementLength(), sf.ElementLength(),
-                         bg.ElementLength(), tg.ElementLength()});
+                         bg.ElementLength(), pr.ElementLength(), tg.ElementLength()});
   if (count > cap) return Napi::Number::New(env, -EFAULT);
   uint32_t done = 0;
   // Stop at the first bad entry: report what was queued, or the error when nothing was.
@@ -460,6 +461,7 @@ Napi::Value Ring::PrepBatch(const Napi::CallbackInfo& info) {
     io_uring_prep_rw(op[done], sqe, fd[done], data, ln[done], o < 0 ? ~0ULL : static_cast<uint64_t>(o));
     sqe->rw_flags = static_cast<int>(opf[done]);
     sqe->flags = sf[done];
+    sqe->ioprio = pr[done];
     sqe->buf_index = (sf[done] & IOSQE_BUFFER_SELECT) != 0 ? bg[done] : static_cast<uint16_t>(idx < 0 ? 0 : idx);
     sqe->user_data = tg[done];
     ScheduleSubmit();

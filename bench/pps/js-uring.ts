@@ -1,20 +1,26 @@
 // js-uring: ringpoll IoUring through its batch API (SqeBatch in, CqeBatch out, no Promise per
-// datagram), receiving into one provided buffer ring.
-// The batch API has no field for sqe->ioprio, where IORING_RECV_MULTISHOT lives, so each datagram
-// is one single-shot RECV with buffer select, re-queued in the same batch as its completion.
-import { IoUring, IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_OP, SqeBatch, sys } from "ringpoll";
+// datagram): one multishot RECV per socket selecting from one provided buffer ring, re-armed only
+// when the kernel ends it (ENOBUFS or no IORING_CQE_F_MORE).
+import {
+  IoUring,
+  IORING_CQE_BUFFER_SHIFT,
+  IORING_CQE_F_BUFFER,
+  IORING_CQE_F_MORE,
+  IORING_OP,
+  IORING_RECV_MULTISHOT,
+  SqeBatch,
+  sys,
+} from "ringpoll";
 import type { JsReceiver } from "./js-receivers.js";
 
 export function startJsUring(fds: number[], counter: Uint32Array, size: number): JsReceiver {
   const ring = new IoUring({ entries: 4096 });
   const buffers = ring.createBufferRing({ count: 4096, size: Math.max(size, 64) });
-  // Two recvs per socket in flight so a socket is never left without one between reaps.
-  const perFd = 2;
-  const batch = new SqeBatch(Math.max(fds.length * perFd, 4096));
+  const batch = new SqeBatch(Math.max(fds.length, 16));
   const arm = (i: number): void => {
-    batch.push(IORING_OP.RECV, fds[i]!, i, { len: 0, bufGroup: buffers.bgid });
+    batch.push(IORING_OP.RECV, fds[i]!, i, { len: 0, bufGroup: buffers.bgid, ioprio: IORING_RECV_MULTISHOT });
   };
-  for (let k = 0; k < perFd; k++) for (let i = 0; i < fds.length; i++) arm(i);
+  for (let i = 0; i < fds.length; i++) arm(i);
   ring.queue(batch);
   ring.onCompletions((cqes) => {
     batch.clear();
@@ -23,11 +29,11 @@ export function startJsUring(fds: number[], counter: Uint32Array, size: number):
       const flags = cqes.flags[j]!;
       if (flags & IORING_CQE_F_BUFFER) buffers.recycle(flags >>> IORING_CQE_BUFFER_SHIFT);
       if (cqes.res[j]! >= 0) got++;
-      arm(cqes.tag[j]!);
+      if ((flags & IORING_CQE_F_MORE) === 0) arm(cqes.tag[j]!);
     }
     counter[0] += got;
     buffers.flush();
-    ring.queue(batch);
+    if (batch.length > 0) ring.queue(batch);
   });
   return {
     stop: async () => {

@@ -1,5 +1,14 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_OP, SqeBatch, sys, type CqeBatch } from "ringpoll";
+import {
+  IORING_CQE_BUFFER_SHIFT,
+  IORING_CQE_F_BUFFER,
+  IORING_CQE_F_MORE,
+  IORING_OP,
+  IORING_RECV_MULTISHOT,
+  SqeBatch,
+  sys,
+  type CqeBatch,
+} from "ringpoll";
 import { Fds } from "./helpers.js";
 import { Rings, configs } from "./uring-configs.js";
 
@@ -58,6 +67,32 @@ describe.each(configs)("batch API [%s]", (_name, options) => {
       });
     });
     expect([...got].sort()).toEqual(["p0", "p1", "p2", "p3"]);
+  });
+
+  it("a multishot RECV (ioprio IORING_RECV_MULTISHOT) yields many CQEs from one SQE", async () => {
+    const ring = rings.open(options);
+    const a = fds.udp();
+    const b = fds.udp();
+    const br = ring.createBufferRing({ count: 64, size: 32 });
+    const batch = new SqeBatch(1);
+    batch.push(IORING_OP.RECV, b.fd, 5, { bufGroup: br.bgid, ioprio: IORING_RECV_MULTISHOT });
+    ring.queue(batch);
+    ring.submit();
+    for (let i = 0; i < 10; i++) sys.sendto(a.fd, Buffer.from(`q${i}`), b.port);
+    let got = 0;
+    let more = 0;
+    await new Promise<void>((resolve) => {
+      ring.onCompletions((c) => {
+        for (let i = 0; i < c.length; i++) {
+          expect(c.tag[i]).toBe(5);
+          if (c.res[i]! > 0) got++;
+          if (c.flags[i]! & IORING_CQE_F_MORE) more++;
+          br.recycle(c.flags[i]! >>> IORING_CQE_BUFFER_SHIFT);
+        }
+        if (got === 10) resolve();
+      });
+    });
+    expect(more).toBe(10); // the request stays armed
   });
 
   it("reap() collects completions synchronously for code that drives its own loop", async () => {
