@@ -1,16 +1,9 @@
 // io_uring pieces shared by the bench's C++ loops: ring setup with the cheapest task-run mode the
 // kernel accepts, and a provided buffer ring that works with liburing 2.3 (no io_uring_setup_buf_ring).
 #pragma once
-#include <liburing.h>
-
 #include <cstdint>
 
-#ifndef IORING_SETUP_SINGLE_ISSUER
-#define IORING_SETUP_SINGLE_ISSUER (1U << 12)
-#endif
-#ifndef IORING_SETUP_DEFER_TASKRUN
-#define IORING_SETUP_DEFER_TASKRUN (1U << 13)
-#endif
+#include "uring_compat.hpp"
 
 namespace bench {
 
