@@ -6,6 +6,12 @@ export function pct(x: number): string {
   return a < 1 ? a.toFixed(2) : a < 100 ? a.toFixed(1) : a.toFixed(0);
 }
 
+/** Both ends with the same precision: "0.49–0.93" or "0.5–3.7". */
+export function pctRange(a: number, b: number): string {
+  const d = Math.max(Math.abs(a), Math.abs(b)) < 1 ? 2 : 1;
+  return `${Math.abs(a).toFixed(d)}–${Math.abs(b).toFixed(d)}`;
+}
+
 export function value(metric: MetricName, v: number | null): string {
   if (v === null) return "–";
   if (metric === "cpuNsPerPacket") return `${v.toFixed(v < 100 ? 1 : 0)} ns`;
@@ -43,7 +49,7 @@ export function verdictSentence(c: Judged, head: string, base: string): string {
   const size = Math.abs(c.ratio - 1) * 100;
   const what = c.higherIsBetter ? (up ? "faster" : "slower") : up ? "more CPU per packet" : "less CPU per packet";
   const verb = c.higherIsBetter ? "is" : "uses";
-  return `${head} ${verb} ${pct(size)} % ${what} than ${base} (95 % CI ${pct(a)}–${pct(b)} %)`;
+  return `${head} ${verb} ${pct(size)} % ${what} than ${base} (95 % CI ${pctRange(a, b)} %)`;
 }
 
 /** "resolves 4.0 % here; 1.5 % needs 40 runs per side (30 more)". */

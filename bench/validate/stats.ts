@@ -6,6 +6,7 @@ import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { intRange, positive } from "../cli-args.js";
+import { median } from "../stats/describe.js";
 import type { MetricName } from "../compare/metric.js";
 import { captureEnv } from "../env.js";
 import { NATIVE_RECEIVERS } from "../pps/run.js";
@@ -69,6 +70,7 @@ const session = await runSession(base, {
 });
 const load1 = loadavg();
 const figures: MetricFigures[] = METRICS.map((m) => analyse(session, m, opts.rounds, opts.target));
+const busy = median(session.a.map((r) => r.receiverBusy).filter((b): b is number => typeof b === "number"));
 const env = captureEnv({ sender: cpuSender, receiver: cpuReceiver }, 2);
 
 const machine = {
@@ -91,6 +93,7 @@ const markdown = [
   "",
   `- Machine: ${machine.cpu}, ${machine.nproc} vCPUs, kernel ${machine.kernel}, governor ${machine.governor ?? "not exposed"}; load average ${machine.loadavgBefore.toFixed(2)} before, ${machine.loadavgAfter.toFixed(2)} after.`,
   `- Workload: pps over loopback, receiver \`${opts.receiver}\`, 8 flows, 64-byte payloads, ${opts.duration} s windows (+${opts.warmup} s warm-up); ${session.rounds} interleaved rounds in ${session.seconds.toFixed(0)} s; each trial compares ${opts.rounds} runs per side.`,
+  `- Receiver busy (median over A's runs): ${busy.toFixed(2)} of a core${busy < 0.9 ? " — not saturated: PPS follows the sender, and extra receiver work partly hides in larger batches per wake-up" : ""}.`,
   `- Injected work per packet: ${[...session.injectNs].map(([p, ns]) => `${p} % = ${ns.toFixed(1)} ns`).join(", ")}.`,
   `- Command: \`${command}\``,
   "",
@@ -131,7 +134,7 @@ const runsFile: ResultFile = {
 writeFileSync(join(opts.out, "runs.json"), JSON.stringify(runsFile, null, 2) + "\n");
 writeFileSync(
   join(opts.out, "summary.json"),
-  JSON.stringify({ date: started.toISOString(), machine, command, rounds: session.rounds, seconds: session.seconds, injectNs: Object.fromEntries(session.injectNs), figures }, null, 2) + "\n",
+  JSON.stringify({ date: started.toISOString(), machine, command, receiverBusy: busy, rounds: session.rounds, seconds: session.seconds, injectNs: Object.fromEntries(session.injectNs), figures }, null, 2) + "\n",
 );
 writeFileSync(join(opts.out, "summary.md"), markdown);
 console.log(markdown);
