@@ -63,20 +63,28 @@ function nativeOptions(p: PpsBase, receiver: string, seconds: number, injectNs: 
   };
 }
 
-/** Per-packet ns to inject: `percent` of the receiver's CPU time per packet over a 1 s window. */
-export async function calibrateInject(p: PpsBase, receiver: string, percent: number): Promise<number> {
-  const w = await engine.pps(nativeOptions(p, receiver, 1, 0));
+/**
+ * Per-packet ns to inject: `percent` of the receiver's CPU time per packet over a 1 s window
+ * (with `baseNs` of work already added to every packet).
+ */
+export async function calibrateInject(p: PpsBase, receiver: string, percent: number, baseNs = 0): Promise<number> {
+  const w = await engine.pps(nativeOptions(p, receiver, 1, baseNs));
   return w.count > 0 ? ((w.cpuNs / w.count) * percent) / 100 : 0;
 }
 
-export async function ppsSide(label: string, spec: SideSpec, p: PpsBase): Promise<AbSide & { injectNs: number }> {
+/**
+ * `baseNs`: work added to every packet of this side before any injection (validate:stats uses it
+ * on both sides to make the receiver, not the sender, the bottleneck).
+ */
+export async function ppsSide(label: string, spec: SideSpec, p: PpsBase, baseNs = 0): Promise<AbSide & { injectNs: number }> {
   const native = (NATIVE_RECEIVERS as readonly string[]).includes(spec.receiver);
-  const injectNs = spec.inject > 0 ? await calibrateInject(p, spec.receiver, spec.inject) : 0;
+  if (baseNs > 0 && !native) throw new BadInput(`base work works in native receivers only, not ${spec.receiver}`);
+  const injectNs = baseNs + (spec.inject > 0 ? await calibrateInject(p, spec.receiver, spec.inject, baseNs) : 0);
   return {
     label,
     injectNs,
     measure: async (round) => {
-      if (native) return toRun(await engine.pps(nativeOptions(p, spec.receiver, p.duration, injectNs)), round, spec.inject > 0 ? { injectNs } : {});
+      if (native) return toRun(await engine.pps(nativeOptions(p, spec.receiver, p.duration, injectNs)), round, injectNs > 0 ? { injectNs } : {});
       const [result] = await runPps({ ...p, receivers: [spec.receiver], runs: 1, injectPercent: 0 }, () => undefined);
       return { ...result.runs[0], round };
     },

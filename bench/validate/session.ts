@@ -7,6 +7,8 @@ import type { SessionRuns } from "./analyse.js";
 export interface SessionOptions {
   receiver: string;
   inject: number[];
+  /** work added to every packet on every side, ns */
+  baseNs: number;
   rounds: number;
   budgetSeconds: number;
   onRound?: (round: number, seconds: number) => void;
@@ -20,9 +22,11 @@ export interface Session extends SessionRuns {
 
 export async function runSession(base: PpsBase, opts: SessionOptions): Promise<Session> {
   const start = performance.now();
-  const a = await ppsSide("A", { receiver: opts.receiver, inject: 0 }, base);
-  const aa = await ppsSide("A′", { receiver: opts.receiver, inject: 0 }, base);
-  const injected = await Promise.all(opts.inject.map(async (p) => ({ p, side: await ppsSide(`+${p} %`, { receiver: opts.receiver, inject: p }, base) })));
+  const side = (label: string, inject: number) => ppsSide(label, { receiver: opts.receiver, inject }, base, opts.baseNs);
+  const a = await side("A", 0);
+  const aa = await side("A′", 0);
+  const injected: { p: number; side: Awaited<ReturnType<typeof side>> }[] = [];
+  for (const p of opts.inject) injected.push({ p, side: await side(`+${p} %`, p) });
   const sides = [{ side: a, runs: [] as Run[] }, { side: aa, runs: [] as Run[] }, ...injected.map(({ side }) => ({ side, runs: [] as Run[] }))];
   const elapsed = () => (performance.now() - start) / 1000;
   let rounds = 0;
@@ -43,6 +47,6 @@ export async function runSession(base: PpsBase, opts: SessionOptions): Promise<S
     injected: new Map(opts.inject.map((p, i) => [p, sides[2 + i].runs])),
     rounds,
     seconds: elapsed(),
-    injectNs: new Map(injected.map(({ p, side }) => [p, side.injectNs])),
+    injectNs: new Map(injected.map(({ p, side }) => [p, side.injectNs - opts.baseNs])),
   };
 }

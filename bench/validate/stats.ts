@@ -25,13 +25,18 @@ const program = new Command("validate:stats")
   .option("--warmup <seconds>", "unmeasured seconds before each run", positive("--warmup", 10), 0.1)
   .option("--receiver <name>", "native receiver", "epoll")
   .option("--inject <list>", "injected slowdowns, percent", (t: string) => t.split(",").map((x) => positive("--inject", 1000)(x.trim())), [1.5, 5, 20])
+  .option("--base-work <ns>", "work added to every packet on every side, so the receiver is the bottleneck", (t: string) => Number(t), 0)
   .option("--target <percent>", "effect for the runs-needed figure", positive("--target", 100), 1.5)
   .option("--budget <seconds>", "stop starting rounds after this long (fewer trials)", positive("--budget", 86400), 900)
   .option("--out <dir>", "where to write runs.json, summary.json and summary.md", "results/validate-stats")
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .parse();
 
-const opts = program.opts<{ trials: number; rounds: number; duration: number; warmup: number; receiver: string; inject: number[]; target: number; budget: number; out: string }>();
+const opts = program.opts<{ trials: number; rounds: number; duration: number; warmup: number; receiver: string; inject: number[]; baseWork: number; target: number; budget: number; out: string }>();
+if (!(opts.baseWork >= 0 && opts.baseWork <= 1e6)) {
+  console.error(`validate:stats: Expected a number from 0 to 1000000 for --base-work but received ${opts.baseWork}`);
+  process.exit(2);
+}
 if (!(NATIVE_RECEIVERS as readonly string[]).includes(opts.receiver)) {
   console.error(`validate:stats: Expected one of ${NATIVE_RECEIVERS.join(", ")} for --receiver but received ${opts.receiver}`);
   process.exit(2);
@@ -62,6 +67,7 @@ const started = new Date();
 const session = await runSession(base, {
   receiver: opts.receiver,
   inject: opts.inject,
+  baseNs: opts.baseWork,
   rounds: totalRounds,
   budgetSeconds: opts.budget,
   onRound: (r, s) => {
@@ -82,7 +88,7 @@ const machine = {
   loadavgAfter: load1[0],
   warnings: env.warnings,
 };
-const command = `npm run validate:stats -- --trials ${opts.trials} --rounds ${opts.rounds} --duration ${opts.duration} --warmup ${opts.warmup} --receiver ${opts.receiver} --inject ${opts.inject.join(",")}`;
+const command = `npm run validate:stats -- --trials ${opts.trials} --rounds ${opts.rounds} --duration ${opts.duration} --warmup ${opts.warmup} --receiver ${opts.receiver} --inject ${opts.inject.join(",")}${opts.baseWork ? ` --base-work ${opts.baseWork}` : ""}`;
 
 const pctStr = (x: number | null, d = 1) => (x === null ? "–" : `${x.toFixed(d)} %`);
 const rateStr = (r: MetricFigures["falseAlarms"]) => `${r.hits}/${r.trials} (${(r.rate * 100).toFixed(0)} %, CI ${(r.ci[0] * 100).toFixed(0)}–${(r.ci[1] * 100).toFixed(0)} %)`;
@@ -94,6 +100,7 @@ const markdown = [
   `- Machine: ${machine.cpu}, ${machine.nproc} vCPUs, kernel ${machine.kernel}, governor ${machine.governor ?? "not exposed"}; load average ${machine.loadavgBefore.toFixed(2)} before, ${machine.loadavgAfter.toFixed(2)} after.`,
   `- Workload: pps over loopback, receiver \`${opts.receiver}\`, 8 flows, 64-byte payloads, ${opts.duration} s windows (+${opts.warmup} s warm-up); ${session.rounds} interleaved rounds in ${session.seconds.toFixed(0)} s; each trial compares ${opts.rounds} runs per side.`,
   `- Receiver busy (median over A's runs): ${busy.toFixed(2)} of a core${busy < 0.9 ? " — not saturated: PPS follows the sender, and extra receiver work partly hides in larger batches per wake-up" : ""}.`,
+  ...(opts.baseWork ? [`- Base work on every side: ${opts.baseWork} ns per packet (makes the receiver the bottleneck).`] : []),
   `- Injected work per packet: ${[...session.injectNs].map(([p, ns]) => `${p} % = ${ns.toFixed(1)} ns`).join(", ")}.`,
   `- Command: \`${command}\``,
   "",
