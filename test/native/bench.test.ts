@@ -1,7 +1,7 @@
 // The bench engine and the `ringpoll bench` CLI: counts agree with the kernel's, bad input exits 2
 // with one line, nothing is left behind, and result files are valid. No timing assertions.
 import { spawn, spawnSync, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,14 +31,30 @@ const quick = {
   warmup: 0.2, seconds: 0.4,
 };
 
+const { createNetnsPair, netnsAvailable } = (await import(dist("bench/netns.js"))) as typeof import("../../bench/netns.js");
+const noNetns = netnsAvailable();
+
 describe("native engine", () => {
-  // On loopback other UDP users of the host land in the same counters, so the tolerance is loose;
-  // bench:check measures the 0.5 % goal inside a private namespace.
-  it.each(["recvmmsg", "epoll", "epoll-1", "uring", "uring-recvmsg"])("%s: received count matches snmp InDatagrams of the window", async (receiver) => {
-    const w = await engine.pps({ ...quick, receiver });
+  // Host-wide counters also count every other UDP user (other test files run in parallel), so the
+  // comparison runs in a private pair of network namespaces, whose counters see only bench traffic.
+  it.skipIf(noNetns !== null).each(["recvmmsg", "epoll", "epoll-1", "uring", "uring-recvmsg"])(`%s: received count matches snmp InDatagrams of the window${noNetns ? ` (skipped: ${noNetns})` : ""}`, async (receiver) => {
+    const pair = createNetnsPair();
+    let w;
+    try {
+      w = await engine.pps({
+        ...quick,
+        receiver,
+        senderNetns: pair.sender.netns,
+        senderHost: pair.sender.host,
+        receiverNetns: pair.receiver.netns,
+        receiverHost: pair.receiver.host,
+      });
+    } finally {
+      pair.remove();
+    }
     expect(w.count).toBeGreaterThan(0);
     expect(w.kernel).not.toBeNull();
-    expect(Math.abs(w.count - w.kernel!.InDatagrams) / w.kernel!.InDatagrams).toBeLessThan(0.05);
+    expect(Math.abs(w.count - w.kernel!.InDatagrams) / w.kernel!.InDatagrams).toBeLessThan(0.01);
     expect(w.cpuNs).toBeGreaterThan(0);
     expect(w.samples.length).toBeGreaterThan(0);
   });
@@ -50,8 +66,9 @@ describe("native engine", () => {
         clients: 1, maxEvents: 50, injectNs: 0, clientCpus: [], serverCpu: -1, warmup: 0.2, seconds: 0.3,
       });
       expect(w.count).toBeGreaterThan(0);
-      // Each flow has one request in flight, so the two counts differ by at most the flow count.
-      expect(Math.abs(w.secondary - w.count)).toBeLessThanOrEqual(50);
+      // Each flow has one request in flight, so the counts differ by the flow count plus what
+      // completes between the two threads' reads of their counters (1 % is generous).
+      expect(Math.abs(w.secondary - w.count)).toBeLessThanOrEqual(50 + 0.01 * w.count);
     }
   });
 
@@ -66,7 +83,7 @@ describe("native engine", () => {
 });
 
 function readdirCount(): number {
-  return spawnSync("ls", [`/proc/${process.pid}/fd`], { encoding: "utf8" }).stdout.split("\n").filter(Boolean).length;
+  return readdirSync("/proc/self/fd").length;
 }
 
 describe("ringpoll bench CLI", () => {
