@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { parseSysctl, type JobKind } from "../matrix/job.js";
-import { KernelNotFoundError, parseKernelSpec } from "../matrix/kernels.js";
+import { KernelNotFoundError, local, parseKernelSpec } from "../matrix/kernels.js";
 import { runMatrix, type MatrixOptions } from "../matrix/runner.js";
 
 interface MatrixFlags {
@@ -29,7 +29,8 @@ function integer(flag: string, min: number, max: number) {
 
 function kernelSpec(text: string, previous: string[]): string[] {
   try {
-    parseKernelSpec(text);
+    const spec = parseKernelSpec(text);
+    if (spec.kind === "path") local(text, spec.path);
   } catch (err) {
     throw new InvalidArgumentError((err as Error).message);
   }

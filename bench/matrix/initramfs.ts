@@ -163,6 +163,10 @@ export function planLayout(root: string, mode: GuestMode): Layout {
   addProject(join(root, "package.json"));
   addProject(addon);
   for (const f of filesUnder(dist)) addProject(f);
+  // the sources dist's source maps point to, for readable stack traces
+  for (const src of ["lib", "bench"]) {
+    for (const f of filesUnder(join(root, src), (p) => p.endsWith(".c"))) if (f.endsWith(".ts")) addProject(f);
+  }
   const pkg = readPackage(root);
   const names = Object.keys(pkg.dependencies ?? {});
   if (mode === "vitest") {

@@ -66,7 +66,9 @@ export function describeOutput(value: unknown): string {
       .join("; ");
   }
   if (typeof o.numTotalTests === "number") {
-    return `tests: ${o.numPassedTests} passed, ${o.numFailedTests} failed, ${o.numPendingTests + (o.numTodoTests ?? 0)} skipped`;
+    const n = o.numFailedTestSuites ?? 0;
+    const files = n > 0 ? `; ${n} suite${n === 1 ? "" : "s"} failed (a hook or a file-level error)` : "";
+    return `tests: ${o.numPassedTests} passed, ${o.numFailedTests} failed, ${o.numPendingTests + (o.numTodoTests ?? 0)} skipped${files}`;
   }
   if (o.kernel?.release) return `kernel.release ${o.kernel.release}${o.ioUring ? `, io_uring ${o.ioUring.available ? "available" : `refused (${o.ioUring.reason ?? "?"})`}` : ""}`;
   return "";

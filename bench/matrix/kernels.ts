@@ -167,7 +167,7 @@ export class KernelStore {
     }
     const version = pickVersion(spec, versions);
     if (version === null) {
-      const what = spec.kind === "series" ? `a ${spec.series} kernel` : `linux-binary-${spec.version}${FLAVOUR}`;
+      const what = spec.kind === "series" ? `${spec.series}.x kernel image` : `linux-binary-${spec.version}${FLAVOUR}`;
       throw new KernelNotFoundError(`Debian's ${SUITE} has no ${what}; available: ${describeVersions(versions) || "nothing (empty index)"}`);
     }
     if (cached.some((c) => c.version === version)) {
@@ -201,7 +201,8 @@ export class KernelStore {
   }
 }
 
-function local(spec: string, path: string): Kernel {
+/** A local vmlinuz as a Kernel; throws KernelNotFoundError when it is missing or not a bzImage. */
+export function local(spec: string, path: string): Kernel {
   let isFile = false;
   try {
     isFile = statSync(path).isFile();
