@@ -98,6 +98,8 @@ export function registerMatrix(program: Command): void {
       };
       const controller = new AbortController();
       const interrupt = (): void => {
+        // a second Ctrl-C while cleanup runs: leave now
+        if (controller.signal.aborted) process.exit(130);
         console.error("ringpoll matrix: interrupted; stopping QEMU and removing temporary files");
         controller.abort();
       };
