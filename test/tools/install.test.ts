@@ -27,3 +27,13 @@ describe("scripts/install.mjs", () => {
     expect(lines[0]).toMatch(/liburing headers not found; install liburing-dev \(Debian\/Ubuntu\) or liburing-devel \(Fedora\/RHEL\)/);
   });
 });
+
+describe("platform", () => {
+  it("importing ringpoll on another platform throws one clear error", () => {
+    const script =
+      "Object.defineProperty(process, 'platform', { value: 'darwin' });" +
+      "import('ringpoll').then(() => console.log('imported'), (e) => console.log(e.message));";
+    const r = spawnSync(process.execPath, ["-e", script], { cwd: root, encoding: "utf8" });
+    expect(r.stdout.trim()).toBe("ringpoll supports Linux only (epoll and io_uring are Linux interfaces); this is darwin");
+  });
+});
