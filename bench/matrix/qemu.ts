@@ -153,9 +153,10 @@ export function boot(o: BootOptions): Promise<BootResult> {
       let text = "";
       try {
         text = readFileSync(channel, "utf8");
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // no channel file: the guest reported nothing
       }
+      rmSync(dir, { recursive: true, force: true });
       const { frames, exit } = parseChannel(text);
       if (exit === null && failure === null) {
         const err = stderr.trim().split("\n").filter(Boolean).slice(-3).join("; ");
