@@ -1,7 +1,7 @@
 // IOPOLL: on a device without poll queues the kernel answers EOPNOTSUPP and the error says why; the
 // polled data path runs where a device with poll queues is named by RINGPOLL_IOPOLL_DEVICE (the QEMU
 // kernel matrix sets it to its emulated NVMe disk, booted with nvme.poll_queues=1).
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, readFileSync, existsSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -23,7 +23,14 @@ function openDirect(path: string): number | null {
 const scratch = join(dir, "data");
 writeFileSync(scratch, Buffer.alloc(64 * 1024, 7));
 const directFd = openDirect(scratch);
-const noDirect = directFd === null ? "the temp directory's filesystem refuses O_DIRECT (tmpfs?)" : null;
+// tmpfs accepts O_DIRECT since 6.6 but has no block device to explain (device major 0).
+const onBlockDevice = ((statSync(scratch).dev & 0xfff00) >>> 8) !== 0;
+const noDirect =
+  directFd === null
+    ? "the temp directory's filesystem refuses O_DIRECT"
+    : !onBlockDevice
+      ? "the temp directory is not on a block device (tmpfs); set RINGPOLL_SCRATCH to a directory on a disk"
+      : null;
 if (directFd !== null) closeSync(directFd);
 
 describe("IOPOLL without poll queues", () => {
