@@ -27,7 +27,7 @@ export interface MetricFigures {
   /** A vs A′: significant in either direction */
   falseAlarms: Rate;
   /** per injected percent: significant in the direction of the slowdown */
-  detection: { percent: number; detected: Rate; wrongWay: number; measuredRatio: number | null; ci: [number, number] | null }[];
+  detection: { percent: number; detected: Rate; wrongWay: number; measuredRatio: number | null; ci: [number, number] | null; medianRatio: number | null }[];
   /** median over A/A trials of the MDE with `roundsPerTrial` rounds per side */
   mdePerTrial: number | null;
   /** MDE of A vs A′ with every round pooled */
@@ -35,6 +35,8 @@ export interface MetricFigures {
   /** runs per side that would resolve `targetPercent` at the noise seen (pooled) */
   runsForTarget: number | null;
   medianCv: number | null;
+  /** runs left out because they have no positive value for the metric (e.g. no packets) */
+  unusableRuns: number;
 }
 
 function rate(hits: number, trials: number): Rate {
@@ -81,7 +83,7 @@ export function analyse(s: SessionRuns, metric: MetricName, roundsPerTrial: numb
       if (c.verdict === "faster") wrong++;
     });
     const pooled = compareSamples(metricValues(s.a, metric), metricValues(runs, metric), opts);
-    return { percent, detected: rate(hits, n), wrongWay: wrong, measuredRatio: pooled.ratio, ci: pooled.ci };
+    return { percent, detected: rate(hits, n), wrongWay: wrong, measuredRatio: pooled.ratio, ci: pooled.ci, medianRatio: pooled.medianRatio };
   });
   const pooled = compareSamples(metricValues(s.a, metric), metricValues(s.aa, metric), opts);
   return {
@@ -92,5 +94,6 @@ export function analyse(s: SessionRuns, metric: MetricName, roundsPerTrial: numb
     mdePooled: pooled.mde,
     runsForTarget: pooled.runsFor?.runsPerSide ?? null,
     medianCv: cvs.length ? median(cvs) : null,
+    unusableRuns: [s.a, s.aa, ...s.injected.values()].reduce((n, runs) => n + runs.length - metricValues(runs, metric).length, 0),
   };
 }

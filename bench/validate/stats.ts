@@ -1,7 +1,7 @@
 // npm run validate:stats — does `ringpoll compare` keep its promises on this host? A/A false-alarm
 // rate over independent trials, detection rates of injected slowdowns, and the MDE achieved.
 // Runtime is bounded: trials × rounds × (2 + injections) windows, capped by --budget.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
@@ -11,7 +11,9 @@ import type { MetricName } from "../compare/metric.js";
 import { captureEnv } from "../env.js";
 import { NATIVE_RECEIVERS } from "../pps/run.js";
 import { SCHEMA, type ResultFile } from "../schema.js";
-import { analyse, type MetricFigures } from "./analyse.js";
+import { loadResultFile } from "../compare/input.js";
+import { analyse, type MetricFigures, type SessionRuns } from "./analyse.js";
+import { renderSummary, type SummaryInput } from "./summary.js";
 import { runSession } from "./session.js";
 
 const nproc = availableParallelism();
@@ -29,10 +31,11 @@ const program = new Command("validate:stats")
   .option("--target <percent>", "effect for the runs-needed figure", positive("--target", 100), 1.5)
   .option("--budget <seconds>", "stop starting rounds after this long (fewer trials)", positive("--budget", 86400), 900)
   .option("--out <dir>", "where to write runs.json, summary.json and summary.md", "results/validate-stats")
+  .option("--from <dir>", "re-analyse the session saved in an earlier --out directory instead of measuring")
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .parse();
 
-const opts = program.opts<{ trials: number; rounds: number; duration: number; warmup: number; receiver: string; inject: number[]; baseWork: number; target: number; budget: number; out: string }>();
+const opts = program.opts<{ trials: number; rounds: number; duration: number; warmup: number; receiver: string; inject: number[]; baseWork: number; target: number; budget: number; out: string; from?: string }>();
 if (!(opts.baseWork >= 0 && opts.baseWork <= 1e6)) {
   console.error(`validate:stats: Expected a number from 0 to 1000000 for --base-work but received ${opts.baseWork}`);
   process.exit(2);
@@ -59,90 +62,83 @@ const base = {
   sender: loopback,
   receiver: loopback,
 };
-const totalRounds = opts.trials * opts.rounds;
-const perRound = (2 + opts.inject.length) * (opts.duration + opts.warmup);
-console.error(`validate:stats: ${opts.trials} trials × ${opts.rounds} rounds × ${2 + opts.inject.length} sides, about ${Math.ceil(totalRounds * perRound)} s (budget ${opts.budget} s)`);
-const load0 = loadavg();
-const started = new Date();
-const session = await runSession(base, {
-  receiver: opts.receiver,
-  inject: opts.inject,
-  baseNs: opts.baseWork,
-  rounds: totalRounds,
-  budgetSeconds: opts.budget,
-  onRound: (r, s) => {
-    if (r % opts.rounds === 0) console.error(`validate:stats: trial ${r / opts.rounds}/${opts.trials} done, ${s.toFixed(0)} s`);
-  },
-});
-const load1 = loadavg();
-const figures: MetricFigures[] = METRICS.map((m) => analyse(session, m, opts.rounds, opts.target));
-const busy = median(session.a.map((r) => r.receiverBusy).filter((b): b is number => typeof b === "number"));
-const env = captureEnv({ sender: cpuSender, receiver: cpuReceiver }, 2);
+const METRIC_NAMES = METRICS;
 
-const machine = {
-  kernel: env.kernel.release,
-  cpu: env.cpu.modelName,
-  nproc: env.nproc,
-  governor: env.governor,
-  loadavgBefore: load0[0],
-  loadavgAfter: load1[0],
-  warnings: env.warnings,
-};
-const command = `npm run validate:stats -- --trials ${opts.trials} --rounds ${opts.rounds} --duration ${opts.duration} --warmup ${opts.warmup} --receiver ${opts.receiver} --inject ${opts.inject.join(",")}${opts.baseWork ? ` --base-work ${opts.baseWork}` : ""}`;
+function analyseAll(session: SessionRuns): MetricFigures[] {
+  return METRIC_NAMES.map((m) => analyse(session, m, opts.rounds, opts.target));
+}
 
-const pctStr = (x: number | null, d = 1) => (x === null ? "–" : `${x.toFixed(d)} %`);
-const rateStr = (r: MetricFigures["falseAlarms"]) => `${r.hits}/${r.trials} (${(r.rate * 100).toFixed(0)} %, CI ${(r.ci[0] * 100).toFixed(0)}–${(r.ci[1] * 100).toFixed(0)} %)`;
-const ratioStr = (d: MetricFigures["detection"][number]) =>
-  d.measuredRatio === null || d.ci === null ? "–" : `${d.measuredRatio.toFixed(3)} (${d.ci[0].toFixed(3)}–${d.ci[1].toFixed(3)})`;
-const markdown = [
-  `### validate:stats, ${started.toISOString().slice(0, 10)}`,
-  "",
-  `- Machine: ${machine.cpu}, ${machine.nproc} vCPUs, kernel ${machine.kernel}, governor ${machine.governor ?? "not exposed"}; load average ${machine.loadavgBefore.toFixed(2)} before, ${machine.loadavgAfter.toFixed(2)} after.`,
-  `- Workload: pps over loopback, receiver \`${opts.receiver}\`, 8 flows, 64-byte payloads, ${opts.duration} s windows (+${opts.warmup} s warm-up); ${session.rounds} interleaved rounds in ${session.seconds.toFixed(0)} s; each trial compares ${opts.rounds} runs per side.`,
-  `- Receiver busy (median over A's runs): ${busy.toFixed(2)} of a core${busy < 0.9 ? " — not saturated: PPS follows the sender, and extra receiver work partly hides in larger batches per wake-up" : ""}.`,
-  ...(opts.baseWork ? [`- Base work on every side: ${opts.baseWork} ns per packet (makes the receiver the bottleneck).`] : []),
-  `- Injected work per packet: ${[...session.injectNs].map(([p, ns]) => `${p} % = ${ns.toFixed(1)} ns`).join(", ")}.`,
-  `- Command: \`${command}\``,
-  "",
-  `| metric | A/A false alarms | ${opts.inject.map((p) => `detects +${p} % work`).join(" | ")} | MDE at ${opts.rounds} runs/side (median) | MDE at ${session.rounds} runs/side | runs/side for ${opts.target} % | median CV |`,
-  `|---|---|${opts.inject.map(() => "---").join("|")}|---|---|---|---|`,
-  ...figures.map(
-    (f) =>
-      `| ${f.metric} | ${rateStr(f.falseAlarms)} | ${f.detection.map((d) => `${rateStr(d.detected)}${d.wrongWay ? `, ${d.wrongWay} wrong way` : ""}`).join(" | ")} | ${pctStr(f.mdePerTrial)} | ${pctStr(f.mdePooled, 2)} | ${f.runsForTarget ?? "> 100000"} | ${pctStr(f.medianCv === null ? null : f.medianCv * 100)} |`,
-  ),
-  "",
-  `Effect actually produced (all ${session.rounds} rounds pooled, ratio injected/A with 95 % CI):`,
-  "",
-  `| metric | ${opts.inject.map((p) => `+${p} %`).join(" | ")} |`,
-  `|---|${opts.inject.map(() => "---").join("|")}|`,
-  ...figures.map((f) => `| ${f.metric} | ${f.detection.map(ratioStr).join(" | ")} |`),
-  "",
-].join("\n");
+function write(dir: string, summary: Omit<SummaryInput, "figures">, session: SessionRuns, runsFile?: ResultFile): void {
+  const figures = analyseAll(session);
+  const markdown = renderSummary({ ...summary, figures });
+  mkdirSync(dir, { recursive: true });
+  if (runsFile) writeFileSync(join(dir, "runs.json"), JSON.stringify(runsFile, null, 2) + "\n");
+  writeFileSync(join(dir, "summary.json"), JSON.stringify({ ...summary, figures }, null, 2) + "\n");
+  writeFileSync(join(dir, "summary.md"), markdown);
+  console.log(markdown);
+  console.error(`validate:stats: wrote ${join(dir, "summary.md")}`);
+}
 
-mkdirSync(opts.out, { recursive: true });
-const runsFile: ResultFile = {
-  schema: SCHEMA,
-  createdAt: started.toISOString(),
-  tool: { name: "ringpoll", version: env.versions.ringpoll, commit: env.versions.commit },
-  emulated: env.emulated,
-  env,
-  results: [
-    ["A", 0, session.a] as const,
-    ["A′", 0, session.aa] as const,
-    ...[...session.injected].map(([p, runs]) => [`+${p} %`, p, runs] as const),
-  ].map(([side, inject, runs]) => ({
-    scenario: "pps" as const,
+if (opts.from) {
+  // re-analyse a saved session (runs.json + summary.json of an earlier --out)
+  const runsFile = loadResultFile(join(opts.from, "runs.json")).data;
+  const saved = JSON.parse(readFileSync(join(opts.from, "summary.json"), "utf8")) as SummaryInput;
+  const side = (name: string) => runsFile.results.find((r) => r.params.validateSide === name)?.runs ?? [];
+  const injected = new Map(runsFile.results.filter((r) => Number(r.params.injectPercent) > 0).map((r) => [Number(r.params.injectPercent), r.runs]));
+  opts.rounds = saved.roundsPerTrial;
+  opts.target = saved.target;
+  const { figures: _old, ...summary } = saved;
+  write(opts.out, summary, { a: side("A"), aa: side("A′"), injected });
+} else {
+  const totalRounds = opts.trials * opts.rounds;
+  const perRound = (2 + opts.inject.length) * (opts.duration + opts.warmup);
+  console.error(`validate:stats: ${opts.trials} trials × ${opts.rounds} rounds × ${2 + opts.inject.length} sides, about ${Math.ceil(totalRounds * perRound)} s (budget ${opts.budget} s)`);
+  const load0 = loadavg();
+  const started = new Date();
+  const session = await runSession(base, {
     receiver: opts.receiver,
-    params: { validateSide: side, injectPercent: inject, flows: 8, size: 64, duration: opts.duration },
-    runs: [...runs],
-    summary: { median: 0, cv: 0 },
-  })),
-};
-writeFileSync(join(opts.out, "runs.json"), JSON.stringify(runsFile, null, 2) + "\n");
-writeFileSync(
-  join(opts.out, "summary.json"),
-  JSON.stringify({ date: started.toISOString(), machine, command, receiverBusy: busy, rounds: session.rounds, seconds: session.seconds, injectNs: Object.fromEntries(session.injectNs), figures }, null, 2) + "\n",
-);
-writeFileSync(join(opts.out, "summary.md"), markdown);
-console.log(markdown);
-console.error(`validate:stats: wrote ${join(opts.out, "runs.json")}, summary.json, summary.md`);
+    inject: opts.inject,
+    baseNs: opts.baseWork,
+    rounds: totalRounds,
+    budgetSeconds: opts.budget,
+    onRound: (r, s) => {
+      if (r % opts.rounds === 0) console.error(`validate:stats: trial ${r / opts.rounds}/${opts.trials} done, ${s.toFixed(0)} s`);
+    },
+  });
+  const load1 = loadavg();
+  const env = captureEnv({ sender: cpuSender, receiver: cpuReceiver }, 2);
+  const summary: Omit<SummaryInput, "figures"> = {
+    date: started.toISOString(),
+    machine: { kernel: env.kernel.release, cpu: env.cpu.modelName, nproc: env.nproc, governor: env.governor, loadavgBefore: load0[0], loadavgAfter: load1[0] },
+    command: `npm run validate:stats -- --trials ${opts.trials} --rounds ${opts.rounds} --duration ${opts.duration} --warmup ${opts.warmup} --receiver ${opts.receiver} --inject ${opts.inject.join(",")}${opts.baseWork ? ` --base-work ${opts.baseWork}` : ""}`,
+    receiver: opts.receiver,
+    duration: opts.duration,
+    warmup: opts.warmup,
+    roundsPerTrial: opts.rounds,
+    rounds: session.rounds,
+    seconds: session.seconds,
+    receiverBusy: median(session.a.map((r) => r.receiverBusy).filter((b): b is number => typeof b === "number")),
+    baseWork: opts.baseWork,
+    injectNs: Object.fromEntries(session.injectNs),
+    target: opts.target,
+  };
+  const runsFile: ResultFile = {
+    schema: SCHEMA,
+    createdAt: started.toISOString(),
+    tool: { name: "ringpoll", version: env.versions.ringpoll, commit: env.versions.commit },
+    emulated: env.emulated,
+    env,
+    results: [
+      ["A", 0, session.a] as const,
+      ["A′", 0, session.aa] as const,
+      ...[...session.injected].map(([p, runs]) => [`+${p} %`, p, runs] as const),
+    ].map(([side, inject, runs]) => ({
+      scenario: "pps" as const,
+      receiver: opts.receiver,
+      params: { validateSide: side, injectPercent: inject, baseWork: opts.baseWork, flows: 8, size: 64, duration: opts.duration },
+      runs: [...runs],
+      summary: { median: 0, cv: 0 },
+    })),
+  };
+  write(opts.out, summary, session, runsFile);
+}
