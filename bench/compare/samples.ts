@@ -2,6 +2,7 @@
 // Shared by `compare` (two result files) and `ab` (two interleaved configurations).
 import { cv, median, variance } from "../stats/describe.js";
 import { mdePercent, runsForEffect } from "../stats/power.js";
+import { outliers } from "../stats/outliers.js";
 import { mannWhitney } from "../stats/rank.js";
 import { logs, welchLog } from "../stats/welch.js";
 
@@ -47,6 +48,8 @@ export interface SampleComparison {
   runsFor: RunsFor | null;
   /** rank test on the same runs; `attainable` is false when so few runs can never reach p < alpha */
   crossCheck: { method: "mann-whitney"; pValue: number; agrees: boolean; attainable: boolean } | null;
+  /** indexes of runs far from the rest of their side (3.5 robust SDs on the log scale) */
+  outliers: { base: number[]; head: number[] } | null;
   /** why there is no verdict */
   reason?: string;
 }
@@ -83,6 +86,7 @@ export function noVerdict(base: readonly number[], head: readonly number[], reas
     mde: null,
     runsFor: null,
     crossCheck: null,
+    outliers: null,
     reason,
   };
 }
@@ -119,6 +123,7 @@ export function compareSamples(base: readonly number[], head: readonly number[],
       moreRunsPerSide: runsPerSide === null ? null : Math.max(0, runsPerSide - current),
     },
     crossCheck: { method: "mann-whitney", pValue: rank.pValue, agrees: rank.pValue < alpha === significant, attainable: minRankP(base.length, head.length) < alpha },
+    outliers: { base: outliers(base), head: outliers(head) },
   };
 }
 

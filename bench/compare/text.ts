@@ -29,6 +29,10 @@ export function comparisonText(c: Comparison): string {
         : "  note: too few runs for the rank test to confirm anything (needs 4+ per side)",
     );
   }
+  for (const side of ["base", "head"] as const) {
+    const idx = c.outliers?.[side] ?? [];
+    if (idx.length) lines.push(`  note: ${side} run${idx.length > 1 ? "s" : ""} ${idx.join(", ")} far from the others (> 3.5 robust SD): they widen the CI; usually a host event (load, drops)`);
+  }
   for (const n of c.notes) lines.push(`  note: ${n}`);
   return lines.join("\n");
 }

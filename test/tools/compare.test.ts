@@ -47,6 +47,15 @@ describe("compare", () => {
     expect(r.stdout).toMatch(/resolves [\d.]+ % here .*; 1\.5 % needs \d+ runs per side/);
   });
 
+  it("names a collapsed run instead of hiding it", () => {
+    const values = sample(11, 8, 1e6, 0.02);
+    values[3] = 1e5;
+    const collapsed = writeJson(dir, "collapsed.json", resultFile("7.0.0", [result("epoll", values)]));
+    const r = ringpoll(["compare", base, collapsed]);
+    expect(r.stdout).toMatch(/note: head run 3 far from the others/);
+    expect(JSON.parse(ringpoll(["compare", base, collapsed, "--json"]).stdout).comparisons[0].outliers).toEqual({ base: [], head: [3] });
+  });
+
   it("treats cpuNsPerPacket as lower-is-better", () => {
     const out = JSON.parse(ringpoll(["compare", base, faster, "--json", "--metric", "cpuNsPerPacket"]).stdout);
     // the fixtures' CPU cost is 1e9 / pps, so the faster head costs less per packet

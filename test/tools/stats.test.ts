@@ -2,6 +2,7 @@
 // worked by hand, then for calibration on seeded data with known effects.
 import { describe, expect, it } from "vitest";
 import { compareSamples, insufficient } from "../../bench/compare/samples.js";
+import { outliers } from "../../bench/stats/outliers.js";
 import { wilson } from "../../bench/stats/proportion.js";
 import { medianCi } from "../../bench/stats/median-ci.js";
 import { mdePercent, runsForEffect } from "../../bench/stats/power.js";
@@ -104,6 +105,16 @@ describe("Mann-Whitney", () => {
     const r = mannWhitney([3, 7, 8, 8, 10, 11], [1, 2, 2, 4, 5, 6]);
     expect(r.exact).toBe(false);
     expect(r.pValue).toBeCloseTo(0.0198051235, 8);
+  });
+});
+
+describe("outlying runs", () => {
+  it("names a collapsed run and leaves ordinary scatter alone", () => {
+    const runs = sample(42, 12, 1e6, 0.03);
+    expect(outliers(runs)).toEqual([]);
+    runs[7] = 2e5;
+    expect(outliers(runs)).toEqual([7]);
+    expect(outliers([5, 5, 5, 9])).toEqual([]);
   });
 });
 
