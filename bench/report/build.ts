@@ -1,7 +1,7 @@
 // `ringpoll report`: result files → one self-contained HTML page.
 import { compareFiles } from "../compare/files.js";
 import type { LoadedFile } from "../compare/input.js";
-import { groups, ratioRows } from "./data.js";
+import { commonParams, groups, ratioRows } from "./data.js";
 import { page, type Figure } from "./html.js";
 import { fileLabels } from "./labels.js";
 import { renderSvg } from "./render.js";
@@ -28,7 +28,7 @@ export async function buildReport(files: readonly LoadedFile[], opts: ReportOpti
     }
   }
   const ratios = ratioRows(report.comparisons, labels);
-  if (ratios.length) figures.push({ id: "ratios", caption: "Ratio head/base per comparison with its 95 % CI.", svg: await renderSvg(ratiosSpec(ratios)) });
+  if (ratios.length) figures.push({ id: "ratios", caption: "Ratio head/base per comparison with its 95 % CI.", svg: await renderSvg(ratiosSpec(ratios, commonParams(report.comparisons))) });
   for (const [i, g] of gs.entries()) {
     if (g.series.length) figures.push({ id: `series-${i}`, caption: `Per-second ${g.metric} of every run, ${g.name}.`, svg: await renderSvg(seriesSpec(g)) });
   }

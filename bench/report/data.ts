@@ -21,11 +21,13 @@ export interface SeriesRow {
   receiver: string;
   kernel: string;
   run: string;
-  second: number;
+  /** position in the session: the run's round, plus the sample's share of the run */
+  t: number;
   value: number;
 }
 
 export interface RatioRow {
+  /** receiver, metric and the params that differ between rows */
   label: string;
   head: string;
   ratio: number;
@@ -62,8 +64,10 @@ export function groups(files: readonly LoadedFile[], labels: Map<string, string>
         g.medians.push({ group: g.name, receiver: r.receiver, kernel, median: ci.median, lo: ci.lo, hi: ci.hi, coverage: ci.coverage, runs: values.length });
       }
       r.runs.forEach((run, i) => {
+        const round = run.round ?? i;
+        const n = run.samples?.length ?? 0;
         run.samples?.forEach((value, s) => {
-          if (Number.isFinite(value)) g!.series.push({ group: g!.name, receiver: r.receiver, kernel, run: `${kernel} #${run.round ?? i}`, second: s + 1, value });
+          if (Number.isFinite(value)) g!.series.push({ group: g!.name, receiver: r.receiver, kernel, run: `${kernel} #${round}`, t: round + (s + 0.5) / n, value });
         });
       });
     }
@@ -71,11 +75,19 @@ export function groups(files: readonly LoadedFile[], labels: Map<string, string>
   return [...byName.values()];
 }
 
+/** Params equal in every comparison: said once in the chart's subtitle instead of on every row. */
+export function commonParams(comparisons: readonly Comparison[]): Record<string, unknown> {
+  const [first, ...rest] = comparisons;
+  if (!first) return {};
+  return Object.fromEntries(Object.entries(first.params).filter(([k, v]) => rest.every((c) => c.params[k] === v)));
+}
+
 export function ratioRows(comparisons: readonly Comparison[], labels: Map<string, string>): RatioRow[] {
+  const common = commonParams(comparisons);
   return comparisons
     .filter((c) => c.ratio !== null && c.ci !== null)
     .map((c) => ({
-      label: `${describeResult(c)} ${c.metric}`,
+      label: `${describeResult({ scenario: c.scenario, receiver: c.receiver, params: Object.fromEntries(Object.entries(c.params).filter(([k]) => !(k in common))) })} ${c.metric}`,
       head: `${labels.get(c.head.file)} / ${labels.get(c.base.file)}`,
       ratio: c.ratio!,
       lo: c.ci![0],

@@ -3,7 +3,7 @@ import type { TopLevelSpec } from "vega-lite";
 import type { Group, RatioRow } from "./data.js";
 
 const WIDTH = 520;
-const config = { font: "sans-serif", axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 320 }, legend: { labelFontSize: 11, labelLimit: 320 } };
+const config = { font: "sans-serif", axis: { labelFontSize: 11, titleFontSize: 12, labelLimit: 0 }, legend: { labelFontSize: 11, labelLimit: 0 } };
 
 function unit(metric: string): string {
   return metric === "cpuNsPerPacket" ? "CPU ns per packet" : `${metric} (per second)`;
@@ -38,11 +38,11 @@ export function mediansSpec(g: Group): TopLevelSpec {
   };
 }
 
-/** The per-second samples of every run, one panel per receiver. */
+/** The per-second samples of every run in run order, one panel per receiver: drift and in-run scatter. */
 export function seriesSpec(g: Group): TopLevelSpec {
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: `Per-second ${g.metric} of each run — ${g.name}` },
+    title: { text: `Per-second ${g.metric} of each run, in run order — ${g.name}` },
     config,
     data: { values: g.series },
     facet: { row: { field: "receiver", type: "nominal", title: null } },
@@ -50,9 +50,9 @@ export function seriesSpec(g: Group): TopLevelSpec {
     spec: {
       width: WIDTH,
       height: 110,
-      mark: { type: "line", point: { size: 12 }, strokeWidth: 1.2, opacity: 0.8 },
+      mark: { type: "line", point: { size: 24 }, strokeWidth: 1.2, opacity: 0.8 },
       encoding: {
-        x: { field: "second", type: "quantitative", title: "second of the run", axis: { tickMinStep: 1 } },
+        x: { field: "t", type: "quantitative", title: "run (interleaved order; samples spread across each run)", axis: { tickMinStep: 1, format: "d" } },
         y: { field: "value", type: "quantitative", title: unit(g.metric), scale: { zero: false }, axis: { format: "~s" } },
         color: { field: "kernel", type: "nominal", title: "kernel" },
         detail: { field: "run", type: "nominal" },
@@ -65,10 +65,14 @@ export function seriesSpec(g: Group): TopLevelSpec {
 const rowOf = { y: { field: "label", type: "nominal", title: null, sort: null }, yOffset: { field: "head", type: "nominal", sort: null } } as const;
 
 /** Ratio head/base of every comparison with its 95 % CI; the rule at 1 is "no difference". */
-export function ratiosSpec(rows: RatioRow[]): TopLevelSpec {
+export function ratiosSpec(rows: RatioRow[], common: Record<string, unknown>): TopLevelSpec {
+  const params = Object.entries(common).map(([k, v]) => `${k}=${v}`).join(" ");
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: "Ratio head/base with 95 % CI (Welch on logs)", subtitle: "an interval that crosses 1 is no detectable difference" },
+    title: {
+      text: "Ratio head/base with 95 % CI (Welch on logs)",
+      subtitle: [`an interval that crosses 1 is no detectable difference${params ? `; all rows: ${params}` : ""}`],
+    },
     width: WIDTH,
     config,
     data: { values: rows },
