@@ -10,6 +10,7 @@ import { BadInput } from "../compare/input.js";
 import { higherIsBetter, type MetricName } from "../compare/metric.js";
 import { captureEnv } from "../env.js";
 import { createNetnsPair, netnsAvailable } from "../netns.js";
+import { summarize } from "../pps/run.js";
 import { SCHEMA, type ResultFile, type ScenarioResult } from "../schema.js";
 import { emitReport, metricList } from "./compare.js";
 
@@ -67,13 +68,12 @@ function resultFile(outcome: AbOutcome, sides: [SideSpec, SideSpec], base: PpsBa
   const env = captureEnv({ sender: base.cpuSender, receiver: base.cpuReceiver }, base.senders + 1);
   const results: ScenarioResult[] = (["A", "B"] as const).map((name, i) => {
     const runs = i === 0 ? outcome.a : outcome.b;
-    const pps = runs.map((r) => r.pps ?? 0).sort((x, y) => x - y);
     return {
       scenario: "pps",
       receiver: sides[i].receiver,
       params: { abSide: name, flows: base.flows, size: base.size, senders: base.senders, rate: base.rate, duration: base.duration, injectPercent: sides[i].inject },
       runs,
-      summary: { median: pps[Math.floor(pps.length / 2)] ?? 0, cv: 0 },
+      summary: summarize(runs, "pps"),
     };
   });
   return { schema: SCHEMA, createdAt: new Date().toISOString(), tool: { name: "ringpoll", version: env.versions.ringpoll, commit: env.versions.commit }, emulated: env.emulated, env, results };

@@ -9,7 +9,7 @@ import { intRange, positive } from "../cli-args.js";
 import { median } from "../stats/describe.js";
 import type { MetricName } from "../compare/metric.js";
 import { captureEnv } from "../env.js";
-import { NATIVE_RECEIVERS } from "../pps/run.js";
+import { NATIVE_RECEIVERS, summarize } from "../pps/run.js";
 import { SCHEMA, type ResultFile } from "../schema.js";
 import { loadResultFile } from "../compare/input.js";
 import { analyse, type MetricFigures, type SessionRuns } from "./analyse.js";
@@ -137,7 +137,7 @@ if (opts.from) {
       receiver: opts.receiver,
       params: { validateSide: side, injectPercent: inject, baseWork: opts.baseWork, flows: 8, size: 64, duration: opts.duration },
       runs: [...runs],
-      summary: { median: 0, cv: 0 },
+      summary: summarize([...runs], "pps"),
     })),
   };
   write(opts.out, summary, session, runsFile);
