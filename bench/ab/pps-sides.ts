@@ -2,7 +2,7 @@
 // optional injected slowdown (calibrated once, like `bench pps --inject-percent`).
 import { engine, type PpsOptions } from "../engine.js";
 import { BadInput } from "../compare/input.js";
-import { NATIVE_RECEIVERS, PPS_RECEIVERS, runPps, toRun, type PpsParams } from "../pps/run.js";
+import { baseOptions, NATIVE_RECEIVERS, PPS_RECEIVERS, runPps, toRun, type PpsParams } from "../pps/run.js";
 import type { AbSide } from "./loop.js";
 
 export interface SideSpec {
@@ -41,26 +41,7 @@ export function describeSide(spec: SideSpec): string {
 export type PpsBase = Omit<PpsParams, "receivers" | "runs" | "injectPercent">;
 
 function nativeOptions(p: PpsBase, receiver: string, seconds: number, injectNs: number): PpsOptions {
-  return {
-    receiver,
-    senderNetns: p.sender.netns,
-    senderHost: p.sender.host,
-    receiverNetns: p.receiver.netns,
-    receiverHost: p.receiver.host,
-    flows: p.flows,
-    port: p.port,
-    size: p.size,
-    senders: p.senders,
-    rate: p.rate,
-    rcvbuf: p.rcvbuf,
-    batch: 64,
-    maxEvents: 1024,
-    injectNs,
-    senderCpus: p.cpuSender,
-    receiverCpu: p.cpuReceiver,
-    warmup: p.warmup,
-    seconds,
-  };
+  return { ...baseOptions({ ...p, receivers: [receiver], runs: 1, injectPercent: 0 }, receiver, seconds), injectNs };
 }
 
 /**

@@ -34,7 +34,7 @@ function isJs(name: string): name is JsReceiverName {
   return (JS_RECEIVERS as readonly string[]).includes(name);
 }
 
-function baseOptions(p: PpsParams, receiver: string, seconds: number): PpsOptions {
+export function baseOptions(p: PpsParams, receiver: string, seconds: number): PpsOptions {
   return {
     receiver,
     senderNetns: p.sender.netns,
