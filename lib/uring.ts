@@ -703,7 +703,10 @@ export class IoUring implements Disposable {
     return r;
   }
 
-  /** Batch API: receive each completion batch (views valid until the callback returns). */
+  /**
+   * Batch API: receive each completion batch (views valid until the callback returns). close()
+   * cancels batch-API requests without handing their CQEs to the callback.
+   */
   onCompletions(callback: ((batch: CqeBatch) => void) | null): void {
     this.#open();
     this.#onBatch = callback === null ? null : validate.func<(batch: CqeBatch) => void>("callback", callback);
@@ -738,6 +741,8 @@ export class IoUring implements Disposable {
     const ring = this.#native;
     if (ring === null) return;
     this.#native = null;
+    // Batch-API requests end with the ring; their cancellations are not handed to onCompletions.
+    this.#onBatch = null;
     ring.close();
     for (const br of this.#bufferRings) br.detach();
     this.#bufferRings.length = 0;

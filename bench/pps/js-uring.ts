@@ -14,7 +14,8 @@ import {
 import type { JsReceiver } from "./js-receivers.js";
 
 export function startJsUring(fds: number[], counter: Uint32Array, size: number): JsReceiver {
-  const ring = new IoUring({ entries: 4096 });
+  // DEFER_TASKRUN: completion work runs when the loop asks, not via IPIs from the softirq path.
+  const ring = new IoUring({ entries: 4096, singleIssuer: true, deferTaskrun: true, fallback: true });
   const buffers = ring.createBufferRing({ count: 4096, size: Math.max(size, 64) });
   const batch = new SqeBatch(Math.max(fds.length, 16));
   const arm = (i: number): void => {

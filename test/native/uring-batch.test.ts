@@ -95,6 +95,21 @@ describe.each(configs)("batch API [%s]", (_name, options) => {
     expect(more).toBe(10); // the request stays armed
   });
 
+  it("close() ends batch-API requests without calling onCompletions with the cancellations", async () => {
+    const ring = rings.open(options);
+    const b = fds.udp();
+    const br = ring.createBufferRing({ count: 4, size: 32 });
+    const batch = new SqeBatch(1);
+    batch.push(IORING_OP.RECV, b.fd, 1, { bufGroup: br.bgid, ioprio: IORING_RECV_MULTISHOT });
+    let calls = 0;
+    ring.onCompletions(() => calls++);
+    ring.queue(batch);
+    ring.submit();
+    expect(ring.inflight).toBe(1);
+    ring.close();
+    expect(calls).toBe(0);
+  });
+
   it("reap() collects completions synchronously for code that drives its own loop", async () => {
     const ring = rings.open(options);
     const batch = new SqeBatch(8);
