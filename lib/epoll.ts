@@ -71,8 +71,9 @@ export class Epoll implements AsyncIterable<EpollBatch>, Disposable {
     validate.object("options", options);
     validate.knownKeys("options", options, ["maxEvents"]);
     this.maxEvents = validate.integer("options.maxEvents", options.maxEvents ?? 1024, 1, 1 << 20);
-    this.#events = new Uint32Array(this.maxEvents);
-    this.#data = new Uint32Array(this.maxEvents);
+    // SharedArrayBuffers cannot be detached, so native code keeps raw pointers to them.
+    this.#events = new Uint32Array(new SharedArrayBuffer(4 * this.maxEvents));
+    this.#data = new Uint32Array(new SharedArrayBuffer(4 * this.maxEvents));
     this.#native = new native.Epoll(this.maxEvents, this.#events, this.#data);
   }
 
@@ -124,8 +125,11 @@ export class Epoll implements AsyncIterable<EpollBatch>, Disposable {
     return this.#batch(ep.wait(timeoutMs));
   }
 
+  // Views are valid only until the callback returns / the next iteration, so one EpollBatch per
+  // length can be reused: no allocation per batch on the hot path.
+  readonly #batches: Array<EpollBatch | undefined> = [];
   #batch(n: number): EpollBatch {
-    return new EpollBatch(n, this.#events.subarray(0, n), this.#data.subarray(0, n));
+    return (this.#batches[n] ??= new EpollBatch(n, this.#events.subarray(0, n), this.#data.subarray(0, n)));
   }
 
   /** Deliver batches through the Node event loop: one call of `onBatch` per epoll_wait. */

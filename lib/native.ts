@@ -71,20 +71,8 @@ export interface NativeRing {
     a?: number,
     b?: string,
   ): number;
-  prepBatch(
-    count: number,
-    opcode: Uint8Array,
-    fd: Int32Array,
-    bufIndex: Int32Array,
-    bufOffset: Uint32Array,
-    len: Uint32Array,
-    off: Float64Array,
-    opFlags: Uint32Array,
-    sqeFlags: Uint8Array,
-    bufGroup: Uint16Array,
-    ioprio: Uint16Array,
-    tag: Uint32Array,
-  ): number;
+  /** table: SqeBatch's columns in one buffer (lib/uring-batch.ts) */
+  prepBatch(count: number, capacity: number, table: Uint8Array): number;
   submit(): number;
   reap(): number;
   takeAddress(tag: number): [number, string] | null;

@@ -21,10 +21,16 @@ export interface SqeFields {
   ioprio?: number;
 }
 
-/** A table of SQEs to queue with IoUring.queue(). Reuse it: clear() and fill again. */
+/**
+ * A table of SQEs to queue with IoUring.queue(). Reuse it: clear() and fill again. The columns
+ * share one buffer (native/ring.cpp PrepBatch reads it with the same layout), so queueing costs one
+ * boundary crossing whatever the count.
+ */
 export class SqeBatch {
   readonly capacity: number;
   length = 0;
+  /** @internal every column, in one buffer: 38 bytes per SQE */
+  readonly table: Uint8Array;
   readonly opcode: Uint8Array;
   readonly fd: Int32Array;
   readonly bufIndex: Int32Array;
@@ -39,17 +45,20 @@ export class SqeBatch {
 
   constructor(capacity: number) {
     this.capacity = validate.integer("capacity", capacity, 1, 1 << 20);
-    this.opcode = new Uint8Array(capacity);
-    this.fd = new Int32Array(capacity);
-    this.bufIndex = new Int32Array(capacity);
-    this.bufOffset = new Uint32Array(capacity);
-    this.len = new Uint32Array(capacity);
-    this.off = new Float64Array(capacity);
-    this.opFlags = new Uint32Array(capacity);
-    this.sqeFlags = new Uint8Array(capacity);
-    this.bufGroup = new Uint16Array(capacity);
-    this.ioprio = new Uint16Array(capacity);
-    this.tag = new Uint32Array(capacity);
+    const c = capacity;
+    const buf = new SharedArrayBuffer(38 * c);
+    this.table = new Uint8Array(buf);
+    this.off = new Float64Array(buf, 0, c);
+    this.fd = new Int32Array(buf, 8 * c, c);
+    this.bufIndex = new Int32Array(buf, 12 * c, c);
+    this.bufOffset = new Uint32Array(buf, 16 * c, c);
+    this.len = new Uint32Array(buf, 20 * c, c);
+    this.opFlags = new Uint32Array(buf, 24 * c, c);
+    this.tag = new Uint32Array(buf, 28 * c, c);
+    this.bufGroup = new Uint16Array(buf, 32 * c, c);
+    this.ioprio = new Uint16Array(buf, 34 * c, c);
+    this.opcode = new Uint8Array(buf, 36 * c, c);
+    this.sqeFlags = new Uint8Array(buf, 37 * c, c);
   }
 
   /** Append one SQE; `tag` (below 2^31) comes back in the CQE. Returns its index. */

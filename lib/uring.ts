@@ -173,9 +173,10 @@ export class IoUring implements Disposable {
     if (bool("submitAll")) flags |= IORING_SETUP.SUBMIT_ALL;
     const fallback = bool("fallback");
 
-    this.#tags = new Uint32Array(batchSize);
-    this.#res = new Int32Array(batchSize);
-    this.#flags = new Uint32Array(batchSize);
+    // SharedArrayBuffers cannot be detached, so native code keeps raw pointers to them.
+    this.#tags = new Uint32Array(new SharedArrayBuffer(4 * batchSize));
+    this.#res = new Int32Array(new SharedArrayBuffer(4 * batchSize));
+    this.#flags = new Uint32Array(new SharedArrayBuffer(4 * batchSize));
     const dropped: string[] = [];
     const create = (f: number) =>
       new native.Ring(entries, f, cqEntries, sqIdle, (f & IORING_SETUP.SQPOLL) !== 0 ? sqCpu : -1, this.#tags, this.#res, this.#flags);
@@ -294,8 +295,15 @@ export class IoUring implements Disposable {
       }
     }
     if (untracked && this.#onBatch !== null) {
-      this.#onBatch(new CqeBatch(n, tags.subarray(0, n), res.subarray(0, n), flags.subarray(0, n)));
+      this.#onBatch(this.#cqeBatch(n));
     }
+  }
+
+  // Views are valid only until the callback returns, so one CqeBatch per length can be reused:
+  // no allocation per batch on the hot path.
+  readonly #cqeBatches: Array<CqeBatch | undefined> = [];
+  #cqeBatch(n: number): CqeBatch {
+    return (this.#cqeBatches[n] ??= new CqeBatch(n, this.#tags.subarray(0, n), this.#res.subarray(0, n), this.#flags.subarray(0, n)));
   }
 
   #error(p: Pending, err: number): Error {
@@ -691,7 +699,7 @@ export class IoUring implements Disposable {
   queue(batch: SqeBatch): number {
     const ring = this.#open();
     if (!(batch instanceof SqeBatch)) throw invalidArgValue("batch", "SqeBatch", batch);
-    const r = ring.prepBatch(batch.length, batch.opcode, batch.fd, batch.bufIndex, batch.bufOffset, batch.len, batch.off, batch.opFlags, batch.sqeFlags, batch.bufGroup, batch.ioprio, batch.tag);
+    const r = ring.prepBatch(batch.length, batch.capacity, batch.table);
     if (r < 0) throw errnoError(-r, "io_uring queue");
     return r;
   }
@@ -716,7 +724,7 @@ export class IoUring implements Disposable {
   reap(): CqeBatch {
     const n = this.#open().reap();
     if (n < 0) throw errnoError(-n, "io_uring reap");
-    const batch = new CqeBatch(n, this.#tags.subarray(0, n), this.#res.subarray(0, n), this.#flags.subarray(0, n));
+    const batch = this.#cqeBatch(n);
     // Tracked requests (Promises) found here settle too.
     this.#complete(n);
     return batch;

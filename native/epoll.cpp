@@ -60,8 +60,12 @@ Epoll::Epoll(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Epoll>(info) {
   int fd = epoll_create1(EPOLL_CLOEXEC);
   if (fd < 0) throw ErrnoError(env, errno, "epoll_create1");
   kernelEvents_.resize(maxEvents);
+  // lib/ backs these with SharedArrayBuffers, which cannot be detached: the pointers stay valid
+  // while the references keep them alive, so delivering a batch never asks V8 for them again.
   events_ = Napi::Persistent(events);
   data_ = Napi::Persistent(data);
+  eventsData_ = events.Data();
+  dataData_ = data.Data();
   state_ = new EpollState();
   state_->owner = this;
   state_->fd = fd;
@@ -91,14 +95,8 @@ Napi::Value Epoll::Ctl(const Napi::CallbackInfo& info) {
 
 int Epoll::Collect(int n) {
   if (n <= 0) return n;
-  Napi::Uint32Array events = events_.Value();
-  Napi::Uint32Array data = data_.Value();
-  // A detached (transferred) array has length 0: never write through a stale pointer.
-  if (events.ElementLength() < static_cast<size_t>(n) || data.ElementLength() < static_cast<size_t>(n)) {
-    return -EFAULT;
-  }
-  uint32_t* e = events.Data();
-  uint32_t* d = data.Data();
+  uint32_t* e = eventsData_;
+  uint32_t* d = dataData_;
   for (int i = 0; i < n; i++) {
     e[i] = kernelEvents_[i].events;
     d[i] = static_cast<uint32_t>(kernelEvents_[i].data.u64);

@@ -52,6 +52,8 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
   std::vector<epoll_event> kernelEvents_;
   Napi::Reference<Napi::Uint32Array> events_;
   Napi::Reference<Napi::Uint32Array> data_;
+  uint32_t* eventsData_ = nullptr;
+  uint32_t* dataData_ = nullptr;
   Napi::FunctionReference onBatch_;
   std::unique_ptr<Napi::AsyncContext> asyncContext_;
   bool watching_ = false;

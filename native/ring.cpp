@@ -43,12 +43,13 @@ void RingState::Release(bool teardown) {
     owner->state_ = nullptr;
     owner = nullptr;
   }
-  io_uring_queue_exit(&ring);
-  if (eventFd >= 0) close(eventFd);
-  eventFd = -1;
+  // uv_close takes the fds out of libuv's epoll at once; only then are they closed.
   CloseHandle(poll, this);
   CloseHandle(prepare, this);
   CloseHandle(idle, this);
+  io_uring_queue_exit(&ring);
+  if (eventFd >= 0) close(eventFd);
+  eventFd = -1;
   if (pendingHandles == 0) Finish();
 }
 
@@ -110,21 +111,30 @@ Ring::Ring(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ring>(info) {
   state_ = st;
   st->owner = this;
   setupFlags_ = p.flags;
+  // lib/ backs these with SharedArrayBuffers, which cannot be detached: the pointers stay valid
+  // while the references below keep them alive, so the hot path never asks V8 for them again.
   tags_ = Napi::Persistent(tags);
   res_ = Napi::Persistent(res);
   flags_ = Napi::Persistent(flags);
+  tagsData_ = tags.Data();
+  resData_ = res.Data();
+  flagsData_ = flags.Data();
 
   uv_loop_t* loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
-  st->eventFd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (st->eventFd < 0 || io_uring_register_eventfd(&st->ring, st->eventFd) < 0) {
+  // The ring fd is readable while CQEs wait, so libuv can watch it directly (no eventfd to read
+  // on every wake). DEFER_TASKRUN rings do not wake ring-fd pollers when work is queued, only a
+  // registered eventfd: those get one.
+  bool needEventFd = (p.flags & IORING_SETUP_DEFER_TASKRUN) != 0;
+  st->eventFd = needEventFd ? eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) : -1;
+  if (needEventFd && (st->eventFd < 0 || io_uring_register_eventfd(&st->ring, st->eventFd) < 0)) {
     int err = errno;
     st->Release();
     state_ = nullptr;
     throw ErrnoError(env, err, "io_uring_register_eventfd");
   }
   st->poll = new uv_poll_t;
-  uv_poll_init(loop, st->poll, st->eventFd);
+  uv_poll_init(loop, st->poll, needEventFd ? st->eventFd : st->ring.ring_fd);
   st->poll->data = st;
   uv_poll_start(st->poll, UV_READABLE, OnEventFd);
   uv_unref(reinterpret_cast<uv_handle_t*>(st->poll));  // ref'd only while requests are in flight
@@ -226,15 +236,9 @@ int Ring::ReapInto(bool pollIopoll) {
   // CQ overflow (more completions than CQ slots): the kernel keeps them until someone enters.
   if (pollIopoll || (setupFlags_ & IORING_SETUP_DEFER_TASKRUN) != 0 || Overflowed()) io_uring_get_events(ring);
   if (teardown_) return ConsumeAll();
-  Napi::Uint32Array tags = tags_.Value();
-  Napi::Int32Array res = res_.Value();
-  Napi::Uint32Array flags = flags_.Value();
-  if (tags.ElementLength() < capacity_ || res.ElementLength() < capacity_ || flags.ElementLength() < capacity_) {
-    return -EFAULT;  // detached by the user: never write through a stale pointer
-  }
-  uint32_t* t = tags.Data();
-  int32_t* rs = res.Data();
-  uint32_t* fl = flags.Data();
+  uint32_t* t = tagsData_;
+  int32_t* rs = resData_;
+  uint32_t* fl = flagsData_;
   unsigned head;
   unsigned seen = 0;
   uint32_t n = 0;
@@ -305,7 +309,7 @@ void Ring::Dispatch() {
 void Ring::OnEventFd(uv_poll_t* handle, int, int) {
   auto* st = static_cast<RingState*>(handle->data);
   uint64_t v;
-  while (read(st->eventFd, &v, sizeof v) < 0 && errno == EINTR) {
+  while (st->eventFd >= 0 && read(st->eventFd, &v, sizeof v) < 0 && errno == EINTR) {
   }
   if (st->owner != nullptr) st->owner->Dispatch();
 }
@@ -417,29 +421,31 @@ Napi::Value Ring::Prep(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, 0);
 }
 
-// prepBatch(count, opcode: Uint8Array, fd: Int32Array, bufIndex: Int32Array, bufOffset: Uint32Array,
-//           len: Uint32Array, off: Float64Array, opFlags: Uint32Array, sqeFlags: Uint8Array,
-//           bufGroup: Uint16Array, ioprio: Uint16Array, tag: Uint32Array) -> SQEs queued (or -errno).
+// prepBatch(count, capacity, table: Uint8Array) -> SQEs queued (or -errno if none). The table is
+// SqeBatch's one buffer of columns (lib/uring-batch.ts, same order): off f64, fd i32, bufIndex
+// i32, bufOffset u32, len u32, opFlags u32, tag u32, bufGroup u16, ioprio u16, opcode u8, sqeFlags u8.
 // Data addresses come only from registered buffers (pinned until unregistered) or buffer selection.
 Napi::Value Ring::PrepBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireOpen(env, state_);
   uint32_t count = info[0].As<Napi::Number>().Uint32Value();
-  auto op = info[1].As<Napi::Uint8Array>();
-  auto fd = info[2].As<Napi::Int32Array>();
-  auto bi = info[3].As<Napi::Int32Array>();
-  auto bo = info[4].As<Napi::Uint32Array>();
-  auto ln = info[5].As<Napi::Uint32Array>();
-  auto of = info[6].As<Napi::Float64Array>();
-  auto opf = info[7].As<Napi::Uint32Array>();
-  auto sf = info[8].As<Napi::Uint8Array>();
-  auto bg = info[9].As<Napi::Uint16Array>();
-  auto pr = info[10].As<Napi::Uint16Array>();
-  auto tg = info[11].As<Napi::Uint32Array>();
-  size_t cap = std::min({op.ElementLength(), fd.ElementLength(), bi.ElementLength(), bo.ElementLength(),
-                         ln.ElementLength(), of.ElementLength(), opf.ElementLength(), sf.ElementLength(),
-                         bg.ElementLength(), pr.ElementLength(), tg.ElementLength()});
-  if (count > cap) return Napi::Number::New(env, -EFAULT);
+  size_t cap = info[1].As<Napi::Number>().Uint32Value();
+  auto table = info[2].As<Napi::Uint8Array>();
+  if (count > cap || table.ByteLength() < cap * 38 || (reinterpret_cast<uintptr_t>(table.Data()) & 7) != 0) {
+    return Napi::Number::New(env, -EFAULT);
+  }
+  uint8_t* base = table.Data();
+  auto* of = reinterpret_cast<const double*>(base);
+  auto* fd = reinterpret_cast<const int32_t*>(base + 8 * cap);
+  auto* bi = reinterpret_cast<const int32_t*>(base + 12 * cap);
+  auto* bo = reinterpret_cast<const uint32_t*>(base + 16 * cap);
+  auto* ln = reinterpret_cast<const uint32_t*>(base + 20 * cap);
+  auto* opf = reinterpret_cast<const uint32_t*>(base + 24 * cap);
+  auto* tg = reinterpret_cast<const uint32_t*>(base + 28 * cap);
+  auto* bg = reinterpret_cast<const uint16_t*>(base + 32 * cap);
+  auto* pr = reinterpret_cast<const uint16_t*>(base + 34 * cap);
+  const uint8_t* op = base + 36 * cap;
+  const uint8_t* sf = base + 37 * cap;
   uint32_t done = 0;
   // Stop at the first bad entry: report what was queued, or the error when nothing was.
   auto stop = [&](int err) { return Napi::Number::New(env, done > 0 ? static_cast<double>(done) : -err); };

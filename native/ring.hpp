@@ -104,6 +104,9 @@ class Ring : public Napi::ObjectWrap<Ring> {
   Napi::Reference<Napi::Uint32Array> tags_;
   Napi::Reference<Napi::Int32Array> res_;
   Napi::Reference<Napi::Uint32Array> flags_;
+  uint32_t* tagsData_ = nullptr;
+  int32_t* resData_ = nullptr;
+  uint32_t* flagsData_ = nullptr;
   uint32_t capacity_ = 0;
   Napi::FunctionReference onCompletions_;
   std::unique_ptr<Napi::AsyncContext> asyncContext_;
