@@ -37,12 +37,23 @@ export function emitReport(report: CompareReport, opts: Omit<CompareFlags, "metr
   if (opts.json) console.log(JSON.stringify({ ...report, ...(gate ? { gate } : {}) }, null, 2));
   else console.log(reportText(report, threshold));
   const markdown = reportMarkdown(report, threshold);
-  if (opts.markdown) writeFileSync(opts.markdown, markdown);
-  if (process.env.GITHUB_STEP_SUMMARY) appendFileSync(process.env.GITHUB_STEP_SUMMARY, markdown);
-  if (opts.junit) writeFileSync(opts.junit, reportJunit(report, threshold));
+  // An output that cannot be written is bad input (exit 2), said in one line, not a stack trace.
+  let unwritable = false;
+  const write = (path: string, text: string, append = false): void => {
+    try {
+      if (append) appendFileSync(path, text);
+      else writeFileSync(path, text);
+    } catch (err) {
+      unwritable = true;
+      console.error(`ringpoll: cannot write ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  if (opts.markdown) write(opts.markdown, markdown);
+  if (process.env.GITHUB_STEP_SUMMARY) write(process.env.GITHUB_STEP_SUMMARY, markdown, true);
+  if (opts.junit) write(opts.junit, reportJunit(report, threshold));
   const bad = report.comparisons.filter((c) => c.badInput);
   for (const c of bad) console.error(`ringpoll: ${describeResult(c)} ${c.metric}: ${c.reason}`);
-  return exitCode(report.comparisons, threshold);
+  return unwritable ? 2 : exitCode(report.comparisons, threshold);
 }
 
 export function registerCompare(program: Command): void {

@@ -123,6 +123,14 @@ describe("outputs", () => {
 });
 
 describe("bad input", () => {
+  it("an output that cannot be written is one line and exit 2, not a stack trace", () => {
+    const r = ringpoll(["compare", base, faster, "--markdown", join(dir, "no-such-dir", "x.md")], { GITHUB_STEP_SUMMARY: join(dir, "no-such-dir", "s.md") });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`ringpoll: cannot write ${join(dir, "no-such-dir", "x.md")}: ENOENT`);
+    expect(r.stderr).toContain(`ringpoll: cannot write ${join(dir, "no-such-dir", "s.md")}: ENOENT`);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
   it("refuses another schema version with exit 2", () => {
     const other = writeJson(dir, "v0.json", { ...resultFile("7.0.0", []), schema: "ringpoll.bench.v0" });
     const r = ringpoll(["compare", base, other]);
