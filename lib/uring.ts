@@ -141,6 +141,8 @@ export class IoUring implements Disposable {
   #nextBgid = 0;
   #registeredBuffers: Uint8Array[] = [];
   #onBatch: ((batch: CqeBatch) => void) | null = null;
+  // Native code holds this weakly while nothing is in flight, so the IoUring can be collected.
+  readonly #onNative = (n: number): void => this.#complete(n);
   readonly #iopoll: boolean;
 
   constructor(options: IoUringOptions = {}) {
@@ -210,7 +212,7 @@ export class IoUring implements Disposable {
     const [gotFlags, features, sqEntries, cqGot] = ring.params();
     this.#iopoll = (gotFlags & IORING_SETUP.IOPOLL) !== 0;
     this.setup = { flags: flagNames(gotFlags), features: featureNames(features), sqEntries, cqEntries: cqGot, dropped };
-    ring.start((n) => this.#complete(n));
+    ring.start(this.#onNative);
   }
 
   /** Which of `flags` the kernel refuses when asked alone (with what each one requires). */

@@ -157,6 +157,8 @@ void Epoll::StopWatching() {
 void Epoll::Stop(const Napi::CallbackInfo& info) {
   RequireOpen(info.Env(), state_);
   StopWatching();
+  // The handler refers back to the Epoll: holding it while not watching would keep both alive.
+  onBatch_.Reset();
 }
 
 void Epoll::Close(const Napi::CallbackInfo&) {
@@ -192,9 +194,10 @@ void Epoll::Dispatch(int status) {
     n = Collect(n);
     if (n == 0) return;
   }
+  Napi::Function handler = onBatch_.Value();
   if (n < 0) StopWatching();  // an error ends the watch; lib/ reports it
   try {
-    onBatch_.MakeCallback(Value(), {Napi::Number::New(env, n)}, *asyncContext_);
+    handler.MakeCallback(Value(), {Napi::Number::New(env, n)}, *asyncContext_);
   } catch (const Napi::Error& e) {
     // The user's callback threw: same as an 'error' with no listener in Node.
     napi_fatal_exception(env, e.Value());

@@ -190,7 +190,11 @@ io_uring_sqe* Ring::GetSqe() {
 void Ring::ScheduleSubmit() {
   queued_++;
   if (inflight_++ == 0) {
-    Ref();  // in-flight requests keep this object (and its pinned memory) alive
+    // In-flight requests keep this object (and its pinned memory) and the JS completion handler
+    // alive; otherwise both are weak, so an IoUring nobody uses can be collected (the handler
+    // refers back to it: a strong reference would be a cycle through a GC root).
+    Ref();
+    if (!onCompletions_.IsEmpty()) onCompletions_.Ref();
     if (refed_) uv_ref(reinterpret_cast<uv_handle_t*>(state_->poll));
   }
   if (queued_ == 1) uv_prepare_start(state_->prepare, OnPrepare);
@@ -249,7 +253,10 @@ int Ring::ReapInto(bool pollIopoll) {
     bool final = (cqe->flags & IORING_CQE_F_MORE) == 0;
     if (final && --inflight_ == 0) {
       uv_unref(reinterpret_cast<uv_handle_t*>(state_->poll));
-      if (!teardown_) Unref();  // pairs with the Ref() when the first request went in flight
+      if (!teardown_) {
+        Unref();  // pairs with the Ref() when the first request went in flight
+        if (!onCompletions_.IsEmpty()) onCompletions_.Unref();
+      }
     }
     if (cqe->user_data & kInternal) continue;
     auto tag = static_cast<uint32_t>(cqe->user_data);
@@ -291,12 +298,13 @@ void Ring::Dispatch() {
   Napi::Env env = Env();
   Napi::HandleScope outer(env);
   Napi::Object self = Value();  // stays reachable even if the last request's Unref() made us weak
+  Napi::Value handler = onCompletions_.IsEmpty() ? env.Undefined() : onCompletions_.Value();
   for (;;) {
     Napi::HandleScope scope(env);
     int n = ReapInto((setupFlags_ & IORING_SETUP_IOPOLL) != 0);
-    if (n <= 0) break;
+    if (n <= 0 || !handler.IsFunction()) break;
     try {
-      onCompletions_.MakeCallback(self, {Napi::Number::New(env, n)}, *asyncContext_);
+      handler.As<Napi::Function>().MakeCallback(self, {Napi::Number::New(env, n)}, *asyncContext_);
     } catch (const Napi::Error& e) {
       napi_fatal_exception(env, e.Value());
     }
@@ -504,7 +512,8 @@ Napi::Value Ring::TakeAddress(const Napi::CallbackInfo& info) {
 
 void Ring::Start(const Napi::CallbackInfo& info) {
   RequireOpen(info.Env(), state_);
-  onCompletions_ = Napi::Persistent(info[0].As<Napi::Function>());
+  onCompletions_ = Napi::Weak(info[0].As<Napi::Function>());  // lib/ keeps the function alive
+  if (inflight_ > 0) onCompletions_.Ref();
   if (!asyncContext_) asyncContext_ = std::make_unique<Napi::AsyncContext>(info.Env(), "ringpoll:IoUring");
 }
 
@@ -617,9 +626,10 @@ void Ring::DrainAndRelease(bool callJs) {
     std::optional<Napi::HandleScope> scope;
     if (!teardown_) scope.emplace(env);
     int n = ReapInto(false);
-    if (n > 0 && callJs && !onCompletions_.IsEmpty()) {
+    Napi::Value handler = callJs && !onCompletions_.IsEmpty() ? onCompletions_.Value() : Napi::Value();
+    if (n > 0 && !handler.IsEmpty() && handler.IsFunction()) {
       try {
-        onCompletions_.Call(Value(), {Napi::Number::New(env, n)});
+        handler.As<Napi::Function>().Call(Value(), {Napi::Number::New(env, n)});
       } catch (const Napi::Error& e) {
         napi_fatal_exception(env, e.Value());
       }
