@@ -32,9 +32,25 @@ uint64_t SizeOf(int fd, Failure& failure) {
   return static_cast<uint64_t>(st.st_size);
 }
 
+// Reaps up to ~1 s of completions for reads still in flight; returns how many never completed.
+// (Closing the ring does not wait for them: the kernel finishes its teardown asynchronously.)
+int Drain(io_uring* ring, int inflight) {
+  for (int i = 0; i < 100 && inflight > 0; i++) {
+    io_uring_cqe* cqe;
+    __kernel_timespec ts{0, 10'000'000};
+    if (io_uring_wait_cqe_timeout(ring, &cqe, &ts) != 0) continue;
+    unsigned head, seen = 0;
+    io_uring_for_each_cqe(ring, head, cqe) seen++;
+    io_uring_cq_advance(ring, seen);
+    inflight -= static_cast<int>(seen);
+  }
+  return inflight;
+}
+
 // The reading thread: keeps `depth` reads in flight, submitting up to batchSubmit at a time and
-// waiting for at least batchComplete (or what is in flight) per io_uring_enter.
-void Reader(const IopsConfig& cfg, int fd, uint64_t blocks, io_uring* ring, const std::vector<char*>& bufs,
+// waiting for at least batchComplete (or what is in flight) per io_uring_enter. Returns how many
+// reads are still in flight (only after an io_uring_enter error that outlived a drain).
+int Reader(const IopsConfig& cfg, int fd, uint64_t blocks, io_uring* ring, const std::vector<char*>& bufs,
             Counter& done, Failure& failure, const Stop& stop) {
   std::vector<int> freeSlots;
   for (int i = cfg.depth - 1; i >= 0; i--) freeSlots.push_back(i);
@@ -70,7 +86,7 @@ void Reader(const IopsConfig& cfg, int fd, uint64_t blocks, io_uring* ring, cons
     int r = io_uring_submit_and_wait(ring, wait);
     if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
       failure.Record(-r, "io_uring_enter");
-      break;
+      return Drain(ring, inflight);
     }
     io_uring_cqe* cqe;
     unsigned head, seen = 0;
@@ -90,6 +106,7 @@ void Reader(const IopsConfig& cfg, int fd, uint64_t blocks, io_uring* ring, cons
     inflight -= static_cast<int>(seen);
     done.Publish(total);
   }
+  return 0;
 }
 
 // Everything touching the ring happens on the reader thread: SINGLE_ISSUER binds the ring to the
@@ -116,13 +133,16 @@ void ReaderThread(const IopsConfig& cfg, int fd, uint64_t blocks, IopsResult& ou
     r = io_uring_register_files(&ring, &fd, 1);
     if (r < 0) failure.Record(-r, "io_uring_register_files");
   }
+  int left = 0;
   if (!failure.Failed()) {
     ready.store(true);
-    Reader(cfg, fd, blocks, &ring, bufs, done, failure, stop);
+    left = Reader(cfg, fd, blocks, &ring, bufs, done, failure, stop);
   }
-  // Reader returns with nothing in flight (or the ring's exit cancels and waits for it).
   io_uring_queue_exit(&ring);
-  for (char* b : bufs) free(b);
+  // Reads that never completed may still write into their buffers: keep them (leak) in that case.
+  if (left == 0) {
+    for (char* b : bufs) free(b);
+  }
 }
 
 }  // namespace

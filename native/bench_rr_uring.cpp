@@ -50,6 +50,7 @@ void RunRrUringServer(const RrConfig& cfg, Counter& requests, Failure& failure, 
   io_uring_sqe_set_data64(stopSqe, kStop);
   uint64_t total = 0;
   unsigned active = static_cast<unsigned>(cfg.fds.size());
+  unsigned sending = 0;  // sends in flight read from ring buffers: they must finish before the buffers go
   bool done = false;
   while (!done && !failure.Failed()) {
     r = io_uring_submit_and_wait(&ring, 1);
@@ -66,6 +67,7 @@ void RunRrUringServer(const RrConfig& cfg, Counter& requests, Failure& failure, 
       if (ud == kStop) {
         done = true;
       } else if (ud & kSend) {
+        sending--;
         bufs.Recycle(static_cast<unsigned>(ud & 0xffff));
         if (cqe->res < 0 && cqe->res != -ECONNREFUSED) failure.Record(-cqe->res, "io_uring send");
       } else {
@@ -75,6 +77,7 @@ void RunRrUringServer(const RrConfig& cfg, Counter& requests, Failure& failure, 
           io_uring_sqe* sqe = Sqe(&ring);
           io_uring_prep_send(sqe, cfg.fds[ud], bufs.Buffer(bid), cqe->res, 0);
           io_uring_sqe_set_data64(sqe, kSend | bid);
+          sending++;
         } else if (cqe->res < 0 && cqe->res != -ENOBUFS) {
           failure.Record(-cqe->res, "io_uring recv");
         }
@@ -89,9 +92,14 @@ void RunRrUringServer(const RrConfig& cfg, Counter& requests, Failure& failure, 
     if (cfg.injectLoops) Spin(cfg.injectLoops * (total - before));
     requests.Publish(total);
   }
-  Quiesce(&ring, active, [&](io_uring_cqe* c) { return c->user_data < cfg.fds.size() && !(c->flags & IORING_CQE_F_MORE); });
+  unsigned left = Quiesce(&ring, active + sending, [&](io_uring_cqe* c) {
+    uint64_t ud = c->user_data;
+    bool send = (ud & kSend) != 0 && ud < kQuiesceCancel;
+    return send || (ud < cfg.fds.size() && !(c->flags & IORING_CQE_F_MORE));
+  });
   io_uring_queue_exit(&ring);
-  bufs.ForgetRing();
+  if (left > 0) bufs.Abandon();
+  else bufs.ForgetRing();
 }
 
 }  // namespace bench

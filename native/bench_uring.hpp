@@ -12,14 +12,18 @@ namespace bench {
 // `extra` flags (e.g. IOPOLL) are always kept. Returns 0 or -errno; *used gets the flags set.
 int InitRing(io_uring* ring, unsigned entries, unsigned extra, unsigned* used);
 
+// user_data of Quiesce's own cancel request.
+constexpr uint64_t kQuiesceCancel = UINT64_MAX - 1;
+
 // Cancels every request on the ring and reaps CQEs until `isFinal` has seen `active` final
-// completions or 1 s passed, so no buffer is still in the kernel's hands when it is freed.
+// completions or 1 s passed. Returns how many are still outstanding: their buffers may still be
+// in the kernel's hands, so the caller must not free them (BufRing::Abandon).
 template <typename IsFinal>
-void Quiesce(io_uring* ring, unsigned active, IsFinal isFinal) {
+unsigned Quiesce(io_uring* ring, unsigned active, IsFinal isFinal) {
   io_uring_sqe* sqe = io_uring_get_sqe(ring);
   if (sqe != nullptr) {
     io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-    io_uring_sqe_set_data64(sqe, UINT64_MAX - 1);
+    io_uring_sqe_set_data64(sqe, kQuiesceCancel);
   }
   __kernel_timespec ts{0, 100000000};
   for (int i = 0; i < 10 && active > 0; i++) {
@@ -32,6 +36,7 @@ void Quiesce(io_uring* ring, unsigned active, IsFinal isFinal) {
     }
     io_uring_cq_advance(ring, seen);
   }
+  return active;
 }
 
 // A registered provided-buffer ring of `count` (power of two) buffers of `size` bytes, group `bgid`.
@@ -40,6 +45,13 @@ class BufRing {
   ~BufRing();
   // After io_uring_queue_exit the registration is gone with the ring; only the memory is left to free.
   void ForgetRing() { bgid_ = -1; }
+  // Requests that never completed may still use the buffers: keep the memory (leak it) rather
+  // than free what the kernel may write or read.
+  void Abandon() {
+    bgid_ = -1;
+    br_ = nullptr;
+    data_ = nullptr;
+  }
   int Setup(io_uring* ring, unsigned count, unsigned size, int bgid);  // 0 or -errno
   char* Buffer(unsigned bid) const { return data_ + static_cast<size_t>(bid) * size_; }
   // Hand a buffer back to the kernel; Commit() publishes the ones recycled since the last call.

@@ -88,9 +88,10 @@ void RunUringRecv(const ReceiverConfig& cfg, bool recvmsg, Counter& received, Fa
     if (cfg.injectLoops) Spin(cfg.injectLoops * (total - before));
     received.Publish(total);
   }
-  Quiesce(&ring, active, [&](io_uring_cqe* c) { return c->user_data < cfg.fds.size() && !(c->flags & IORING_CQE_F_MORE); });
+  unsigned left = Quiesce(&ring, active, [&](io_uring_cqe* c) { return c->user_data < cfg.fds.size() && !(c->flags & IORING_CQE_F_MORE); });
   io_uring_queue_exit(&ring);
-  bufs.ForgetRing();
+  if (left > 0) bufs.Abandon();
+  else bufs.ForgetRing();
 }
 
 }  // namespace bench
