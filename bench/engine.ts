@@ -87,7 +87,6 @@ export interface NativeBench {
   /** pins the calling thread to these CPUs; 0 or a positive errno */
   setAffinity(cpus: number[]): number;
   /** an ArrayBuffer aligned to 4096 bytes (O_DIRECT) */
-  alignedBuffer(bytes: number): ArrayBuffer;
 }
 
 // The addon's bench object is internal to the bench, so it is typed here rather than in lib/native.ts.

@@ -40,6 +40,7 @@ export { SqeBatch, CqeBatch, type SqeFields } from "./uring-batch.js";
 export { BufferRing, type BufferRingOptions } from "./buffer-ring.js";
 export { MultishotIterator, type Lease, type Message } from "./uring-multishot.js";
 export { alignedBuffer } from "./aligned.js";
+export { blockDeviceOf, type BlockDevice } from "./uring-iopoll.js";
 export {
   IORING_OP,
   IOSQE_FIXED_FILE,

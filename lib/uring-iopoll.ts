@@ -1,6 +1,6 @@
 // Why an IOPOLL read/write was refused (EOPNOTSUPP): the fd lacks O_DIRECT, or its block device
 // has no poll queues (queue/io_poll=0, e.g. virtio-blk, or NVMe without nvme.poll_queues).
-import { fstatSync, readFileSync, realpathSync, existsSync } from "node:fs";
+import { existsSync, fstatSync, readFileSync, realpathSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 
 const O_DIRECT = 0o40000;
@@ -12,16 +12,27 @@ function minor(dev: number): number {
   return (dev & 0xff) | ((dev >>> 12) & 0xfff00);
 }
 
-/** The whole-disk block device an fd lives on (or is), with its queue/io_poll value. */
-export function blockDeviceOf(fd: number): { name: string; ioPoll: string | null } | null {
+export interface BlockDevice {
+  /** whole-disk name, e.g. "nvme0n1" (a partition's queue is its disk's) */
+  name: string;
+  /** queue/io_poll: "1" when the device has poll queues */
+  ioPoll: string | null;
+  /** queue/scheduler, e.g. "none [mq-deadline] kyber bfq" */
+  scheduler: string | null;
+}
+
+/** The whole-disk block device a file (fd or path) lives on, or is. null when there is none (tmpfs). */
+export function blockDeviceOf(file: number | string): BlockDevice | null {
   try {
-    const st = fstatSync(fd);
+    const st = typeof file === "number" ? fstatSync(file) : statSync(file);
     const dev = st.isBlockDevice() ? st.rdev : st.dev;
     let dir = realpathSync(`/sys/dev/block/${major(dev)}:${minor(dev)}`);
     if (existsSync(join(dir, "partition"))) dir = dirname(dir);
-    const pollPath = join(dir, "queue", "io_poll");
-    const ioPoll = existsSync(pollPath) ? readFileSync(pollPath, "utf8").trim() : null;
-    return { name: basename(dir), ioPoll };
+    const queue = (f: string): string | null => {
+      const path = join(dir, "queue", f);
+      return existsSync(path) ? readFileSync(path, "utf8").trim() : null;
+    };
+    return { name: basename(dir), ioPoll: queue("io_poll"), scheduler: queue("scheduler") };
   } catch {
     return null;
   }

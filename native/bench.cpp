@@ -230,16 +230,6 @@ Napi::Value SetAffinity(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), pthread_setaffinity_np(pthread_self(), sizeof set, &set));
 }
 
-// alignedBuffer(bytes) -> ArrayBuffer on a 4096-byte boundary, as O_DIRECT needs.
-Napi::Value AlignedBuffer(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  size_t bytes = info[0].As<Napi::Number>().Uint32Value();
-  void* p = nullptr;
-  int err = posix_memalign(&p, 4096, bytes == 0 ? 4096 : bytes);
-  if (err != 0) throw ErrnoError(env, err, "posix_memalign");
-  return Napi::ArrayBuffer::New(env, p, bytes, [](Napi::Env, void* data) { free(data); });
-}
-
 }  // namespace
 
 Napi::Object BenchInit(Napi::Env env) {
@@ -251,6 +241,5 @@ Napi::Object BenchInit(Napi::Env env) {
   o.Set("recvmmsg", Napi::Function::New<BenchRecvmmsg>(env, "recvmmsg"));
   o.Set("threadCpuNs", Napi::Function::New<ThreadCpu>(env, "threadCpuNs"));
   o.Set("setAffinity", Napi::Function::New<SetAffinity>(env, "setAffinity"));
-  o.Set("alignedBuffer", Napi::Function::New<AlignedBuffer>(env, "alignedBuffer"));
   return o;
 }

@@ -2,9 +2,10 @@
 // t/io_uring knobs), node's fs.promises on the libuv threadpool, and fio's io_uring engine when fio
 // is installed, all on the same file or device.
 import { execFile, execFileSync } from "node:child_process";
-import { constants, existsSync, promises as fsp, readFileSync, realpathSync, statSync } from "node:fs";
+import { constants, promises as fsp, readFileSync, realpathSync } from "node:fs";
 import { basename } from "node:path";
 import { promisify } from "node:util";
+import { alignedBuffer, blockDeviceOf } from "ringpoll";
 import type { Run, ScenarioResult } from "../schema.js";
 import { engine, type NativeWindow } from "../engine.js";
 import { summarize, type Progress } from "../pps/run.js";
@@ -29,25 +30,8 @@ export interface IopsParams {
 
 /** queue/io_poll and scheduler of the block device behind `path` (null when not a block device). */
 export function deviceInfo(path: string): { device: string; ioPoll: string | null; scheduler: string | null } | null {
-  try {
-    const st = statSync(path);
-    const dev = st.isBlockDevice() ? st.rdev : st.dev;
-    const major = Math.floor(dev / 256) & 0xfff;
-    const minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
-    let sys = realpathSync(`/sys/dev/block/${major}:${minor}`);
-    // A partition's queue is its parent disk's.
-    if (!existsSync(`${sys}/queue`) && existsSync(`${sys}/../queue`)) sys = realpathSync(`${sys}/..`);
-    const read = (f: string): string | null => {
-      try {
-        return readFileSync(`${sys}/queue/${f}`, "utf8").trim();
-      } catch {
-        return null;
-      }
-    };
-    return { device: basename(sys), ioPoll: read("io_poll"), scheduler: read("scheduler") };
-  } catch {
-    return null;
-  }
+  const dev = blockDeviceOf(path);
+  return dev === null ? null : { device: dev.name, ioPoll: dev.ioPoll, scheduler: dev.scheduler };
 }
 
 export function fioAvailable(): boolean {
@@ -86,7 +70,7 @@ async function runFs(p: IopsParams): Promise<NativeWindow> {
     let stop = false;
     const samples: number[] = [];
     const worker = async (): Promise<void> => {
-      const buf = new Uint8Array(engine.alignedBuffer(p.blockSize));
+      const buf = alignedBuffer(p.blockSize);
       while (!stop) {
         const off = Math.floor(Math.random() * blocks) * p.blockSize;
         const { bytesRead } = await fh.read(buf, 0, p.blockSize, off);
