@@ -256,6 +256,7 @@ int Ring::ReapInto(bool pollIopoll) {
       if (!teardown_) {
         Unref();  // pairs with the Ref() when the first request went in flight
         if (!onCompletions_.IsEmpty()) onCompletions_.Unref();
+        retiredBuffers_.clear();
       }
     }
     if (cqe->user_data & kInternal) continue;
@@ -549,6 +550,11 @@ Napi::Value Ring::UnregisterBuffers(const Napi::CallbackInfo& info) {
   int r = io_uring_unregister_buffers(&state_->ring);
   if (r < 0) return Napi::Number::New(env, r);
   iovecs_.clear();
+  // Requests in flight (batch API ones hold no pin of their own) may still use the kernel's
+  // pinned pages of these buffers: keep the memory until nothing is in flight.
+  if (inflight_ > 0) {
+    for (auto& b : registeredBuffers_) retiredBuffers_.push_back(std::move(b));
+  }
   registeredBuffers_.clear();
   return Napi::Number::New(env, 0);
 }
@@ -642,8 +648,10 @@ void Ring::DrainAndRelease(bool callJs) {
       if (s.active) (void)s.extra.release();
     }
     for (auto& b : registeredBuffers_) b.SuppressDestruct();
+    for (auto& b : retiredBuffers_) b.SuppressDestruct();
     for (auto& [ref, br] : bufferRings_) ref.SuppressDestruct();
     registeredBuffers_.clear();
+    retiredBuffers_.clear();
     bufferRings_.clear();
     slots_.clear();
     return;
@@ -652,6 +660,7 @@ void Ring::DrainAndRelease(bool callJs) {
   if (teardown_) {
     for (auto& [ref, br] : bufferRings_) ref.SuppressDestruct();
     for (auto& b : registeredBuffers_) b.SuppressDestruct();
+    for (auto& b : retiredBuffers_) b.SuppressDestruct();
     for (auto& s : slots_) s.pin.SuppressDestruct();
     tags_.SuppressDestruct();
     res_.SuppressDestruct();
@@ -660,6 +669,7 @@ void Ring::DrainAndRelease(bool callJs) {
   }
   bufferRings_.clear();
   registeredBuffers_.clear();
+  retiredBuffers_.clear();
   iovecs_.clear();
   slots_.clear();
 }

@@ -100,6 +100,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
   std::vector<Slot> slots_;
   std::vector<iovec> iovecs_;
   std::vector<Napi::Reference<Napi::Value>> registeredBuffers_;
+  std::vector<Napi::Reference<Napi::Value>> retiredBuffers_;  // unregistered, maybe still in use
   std::vector<std::pair<Napi::ObjectReference, BufferRing*>> bufferRings_;
   Napi::Reference<Napi::Uint32Array> tags_;
   Napi::Reference<Napi::Int32Array> res_;
