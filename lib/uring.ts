@@ -100,7 +100,8 @@ interface Pending {
   resolve: (value: number) => void;
   reject: (err: unknown) => void;
   onCqe?: (res: number, flags: number) => void;
-  map?: (res: number) => unknown;
+  /** turns the CQE result into the resolved value (the tag finds the request's native memory) */
+  map?: (res: number, tag: number) => unknown;
   signal?: AbortSignal;
   onAbort?: () => void;
   aborted?: boolean;
@@ -288,7 +289,7 @@ export class IoUring implements Disposable {
         this.#release(idx);
         p.reject(abortError(p.signal!));
       } else if (r >= 0) {
-        const value = p.map ? p.map(r) : r;
+        const value = p.map ? p.map(r, tag) : r;
         this.#release(idx);
         p.resolve(value as number);
       } else {
@@ -341,7 +342,7 @@ export class IoUring implements Disposable {
     extra: number = EXTRA.none,
     a?: number,
     b?: string,
-    map?: (res: number) => T,
+    map?: (res: number, tag: number) => T,
     bufIndex = 0,
   ): Promise<T> {
     const ring = this.#open();
@@ -503,13 +504,10 @@ export class IoUring implements Disposable {
   recvmsg(fd: Fd, buffer: Uint8Array, options?: RwOptions): Promise<{ bytes: number; address: string; port: number }> {
     const [f, sf] = this.#fd(fd);
     const [offset, length] = this.#range(buffer, options);
-    let tag = 0;
-    const promise = this.#op("io_uring recvmsg", IORING_OP.RECVMSG, f, buffer, offset, length, 0, 0, sf, options, EXTRA.msgRecv, undefined, undefined, (bytes) => {
+    return this.#op("io_uring recvmsg", IORING_OP.RECVMSG, f, buffer, offset, length, 0, 0, sf, options, EXTRA.msgRecv, undefined, undefined, (bytes, tag) => {
       const a = this.#native?.takeAddress(tag) ?? [0, ""];
       return { bytes, port: a[0], address: a[1] };
     });
-    tag = this.#byPromise.get(promise) ?? 0;
-    return promise;
   }
 
   /** IORING_OP_SENDMSG (UDP) to `port` at IPv4 `host`. Resolves to bytes sent. */
