@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { sys } from "ringpoll";
 import { engine, type NativeWindow } from "./engine.js";
-import type { PpsParams } from "./pps/run.js";
+import { baseOptions, type PpsParams } from "./pps/run.js";
 
 const SRC = fileURLToPath(new URL("../../bench/c/", import.meta.url));
 
@@ -46,24 +46,8 @@ export async function runYardstick(binary: string, p: PpsParams): Promise<Native
     const exited = new Promise<number | null>((resolve) => child.on("close", resolve));
     const guard = setTimeout(() => child.kill("SIGKILL"), (p.warmup + p.duration + 10) * 1000);
     const w = await engine.pps({
-      receiver: "external",
-      senderNetns: p.sender.netns,
-      senderHost: p.sender.host,
-      receiverNetns: p.receiver.netns,
-      receiverHost: p.receiver.host,
-      flows: p.flows,
-      port: p.port,
-      size: p.size,
-      senders: p.senders,
-      rate: p.rate,
-      rcvbuf: p.rcvbuf,
-      batch: 64,
-      maxEvents: 1024,
-      injectNs: 0,
-      senderCpus: p.cpuSender,
-      receiverCpu: -1,
-      warmup: p.warmup,
-      seconds: p.duration,
+      ...baseOptions(p, "external", p.duration),
+      receiverCpu: -1, // the C loop pins itself
       externalFds: fds,
       externalCounter: new Uint32Array(1),
     });

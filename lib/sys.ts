@@ -1,10 +1,11 @@
 // Thin fd helpers (sockets, eventfd, pipes) for code that brings its own fds to Epoll or IoUring.
 // Errors are SystemErrors; on a nonblocking fd, "would block" returns null instead of throwing.
+import { constants } from "node:os";
 import { errnoError, invalidArgType } from "./errors.js";
 import { native } from "./native.js";
 import * as validate from "./validate.js";
 
-const EAGAIN = 11;
+const { EAGAIN, EINPROGRESS } = constants.errno;
 const fdn = native.fd;
 
 function check(result: number, syscall: string): number {
@@ -76,7 +77,7 @@ export function listen(fd: number, backlog = 511): void {
 /** connect(); on a nonblocking socket EINPROGRESS is not an error. */
 export function connect(fd: number, portNumber: number, hostName = "127.0.0.1"): void {
   const r = fdn.connect(validate.fd("fd", fd), port(portNumber), host(hostName));
-  if (r < 0 && r !== -115) check(r, "connect");
+  if (r < 0 && r !== -EINPROGRESS) check(r, "connect");
 }
 
 /** accept4(); null when no connection is waiting. */

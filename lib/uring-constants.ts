@@ -1,3 +1,5 @@
+import { constants } from "node:os";
+
 // io_uring uapi numbers lib/ uses (include/uapi/linux/io_uring.h).
 export const IORING_OP = {
   NOP: 0,
@@ -40,15 +42,5 @@ export const EXTRA = { none: 0, sockaddr: 1, msgSend: 2, msgRecv: 3, timespec: 4
 /** Tags with this bit are requests lib/ tracks; the batch API uses tags below it. */
 export const TRACKED = 0x80000000;
 
-export const errno = {
-  EAGAIN: 11,
-  EBUSY: 16,
-  EINVAL: 22,
-  ETIME: 62,
-  ENOBUFS: 105,
-  EOPNOTSUPP: 95,
-  ETIMEDOUT: 110,
-  EALREADY: 114,
-  ECANCELED: 125,
-  ENOENT: 2,
-} as const;
+// errno values of this platform, as Node knows them.
+export const errno = constants.errno;

@@ -1,7 +1,7 @@
 // What this host's io_uring allows, found by trying (setup flags, opcodes, features), and why
 // io_uring_setup fails when it does: ENOSYS, kernel.io_uring_disabled, or a seccomp filter.
 import { readFileSync } from "node:fs";
-import { release } from "node:os";
+import { constants, release } from "node:os";
 import { errnoError } from "./errors.js";
 import { native } from "./native.js";
 import * as validate from "./validate.js";
@@ -152,13 +152,7 @@ export function readSetupContext(): SetupContext {
   };
 }
 
-const EPERM = 1;
-const ENOMEM = 12;
-const EACCES = 13;
-const EINVAL = 22;
-const ENFILE = 23;
-const EMFILE = 24;
-const ENOSYS = 38;
+const { EPERM, ENOMEM, EACCES, EINVAL, ENFILE, EMFILE, ENOSYS } = constants.errno;
 
 function kernelVersion(releaseText: string): [number, number] | null {
   const m = /^(\d+)\.(\d+)/.exec(releaseText);
