@@ -32,7 +32,7 @@ export interface Judged {
   ci: [number, number] | null;
   verdict: string;
   mde: number | null;
-  runsFor: { targetPercent: number; runsPerSide: number | null; moreRunsPerSide: number | null } | null;
+  runsFor: { targetPercent: number; unit?: "runs" | "rounds" | "sessions"; runsPerSide: number | null; moreRunsPerSide: number | null } | null;
   reason?: string;
 }
 
@@ -52,15 +52,17 @@ export function verdictSentence(c: Judged, head: string, base: string): string {
   return `${head} ${verb} ${pct(size)} % ${what} than ${base} (95 % CI ${pctRange(a, b)} %)`;
 }
 
-/** "resolves 4.0 % here; 1.5 % needs 40 runs per side (30 more)". */
+/** "resolves 4.0 % here; 1.5 % needs 40 runs per side (30 more)" (rounds when paired, sessions per side across sessions). */
 export function resolutionSentence(c: Judged): string | null {
   if (c.mde === null || c.runsFor === null) return null;
   const r = c.runsFor;
+  const unit = r.unit === "rounds" ? "rounds" : `${r.unit ?? "runs"} per side`;
+  const these = r.unit === "rounds" ? "rounds" : (r.unit ?? "runs");
   const runs =
     r.runsPerSide === null
-      ? `${r.targetPercent} % needs more than 100000 runs per side`
+      ? `${r.targetPercent} % needs more than 100000 ${unit}`
       : r.moreRunsPerSide === 0
-        ? `${r.targetPercent} % is resolved with these runs (${r.runsPerSide} per side suffice)`
-        : `${r.targetPercent} % needs ${r.runsPerSide} runs per side (${r.moreRunsPerSide} more)`;
+        ? `${r.targetPercent} % is resolved with these ${these} (${r.runsPerSide}${r.unit === "rounds" ? "" : " per side"} suffice)`
+        : `${r.targetPercent} % needs ${r.runsPerSide} ${unit} (${r.moreRunsPerSide} more)`;
   return `resolves ${pct(c.mde)} % here (minimum detectable effect, 80 % power); ${runs}`;
 }

@@ -1,0 +1,98 @@
+// The paired analysis of interleaved runs: checked against SciPy 1.17.1 (ttest_rel on logs,
+// wilcoxon), then for calibration on seeded sessions whose rounds share most of their noise.
+import { describe, expect, it } from "vitest";
+import { comparePairedSamples, compareSamples } from "../../bench/compare/samples.js";
+import { pairedLog, signedRank } from "../../bench/stats/paired.js";
+import { pairsForEffect } from "../../bench/stats/power.js";
+import { normals } from "./results.js";
+
+const base = [100, 103, 98, 101, 99.5, 104, 97, 102];
+const head = [101.5, 104.2, 99.9, 102.0, 101.3, 105.9, 98.1, 103.8];
+
+/** A session of `n` rounds: both sides share a round effect (sd `shared`), plus own noise (sd `own`). */
+function session(seed: number, n: number, shared: number, own: number, effect = 1): { a: number[]; b: number[] } {
+  const z = normals(seed);
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const round = shared * z();
+    a.push(1e6 * Math.exp(round + own * z()));
+    b.push(1e6 * effect * Math.exp(round + own * z()));
+  }
+  return { a, b };
+}
+
+describe("paired t on per-round log ratios", () => {
+  it("matches SciPy's ttest_rel on the logs", () => {
+    const p = pairedLog(base, head);
+    expect(p.ratio).toBeCloseTo(1.0151548022384482, 12);
+    expect(p.ci[0]).toBeCloseTo(1.0120474391618681, 10);
+    expect(p.ci[1]).toBeCloseTo(1.01827170607855, 10);
+    expect(p.pValue).toBeCloseTo(7.972943916751554e-6, 12);
+    expect(p.df).toBe(7);
+    expect(p.correlation!).toBeCloseTo(0.9887344096353489, 10);
+  });
+
+  it("sees what the unpaired test cannot when the rounds share their noise", () => {
+    // SciPy: Welch p = 0.235 on the same values
+    expect(compareSamples(base, head, { higherIsBetter: true, targetPercent: 1.5 }).pValue!).toBeCloseTo(0.2349778012780035, 8);
+    const c = comparePairedSamples(base, head, { higherIsBetter: true, targetPercent: 1.5 });
+    expect(c).toMatchObject({ analysis: "paired", pairs: 8, verdict: "faster", significant: true });
+    expect(c.crossCheck).toMatchObject({ method: "wilcoxon-signed-rank", agrees: true, attainable: true });
+  });
+
+  it("Wilcoxon signed-rank matches SciPy (exact without ties, normal approximation with them)", () => {
+    expect(signedRank(base, head).pValue).toBeCloseTo(0.0078125, 12);
+    const d = [0.01, -0.02, 0.03, 0.015, 0.04, -0.005, 0.022];
+    expect(signedRank(d.map(() => 1), d.map(Math.exp)).pValue).toBeCloseTo(0.15625, 10);
+    // ties: log ratios ln 2 · [1, 2, 2, 3, −1, 4, 5, −2] → SciPy method="approx", correction=True
+    const tied = [1, 2, 2, 3, -1, 4, 5, -2].map((x) => 2 ** x);
+    expect(signedRank(tied.map(() => 1), tied).pValue).toBeCloseTo(0.09088878524572709, 8);
+  });
+
+  it("gives no verdict with fewer than two rounds or a constant ratio, and refuses misaligned sides", () => {
+    expect(comparePairedSamples([1], [2], { higherIsBetter: true, targetPercent: 1 })).toMatchObject({ verdict: "no verdict", analysis: "paired" });
+    expect(comparePairedSamples([1, 2], [2, 4], { higherIsBetter: true, targetPercent: 1 }).reason).toMatch(/same ratio/);
+    expect(() => comparePairedSamples([1, 2, 3], [1, 2], { higherIsBetter: true, targetPercent: 1 })).toThrow(/one base and one head value per round/);
+  });
+
+  it("rounds needed: the smallest n whose MDE reaches the target", () => {
+    // sd of d = 1 %: n = 2 ... until (t.975,n−1 + t.8,n−1)·0.01/√n ≤ ln 1.015
+    const n = pairsForEffect(0.01 ** 2, 1.5)!;
+    const c = comparePairedSamples(...Object.values(session(5, n, 0.05, 0.01 / Math.SQRT2)) as [number[], number[]], { higherIsBetter: true, targetPercent: 1.5 });
+    expect(n).toBeGreaterThan(3);
+    expect(n).toBeLessThan(10);
+    expect(c.runsFor).toMatchObject({ unit: "rounds" });
+  });
+});
+
+describe("calibration on seeded sessions (shared noise 5 %, own noise 0.7 %)", () => {
+  const trials = 300;
+  it("A/A false alarms stay near 5 % for the paired t and the signed-rank test", () => {
+    let t = 0;
+    let w = 0;
+    for (let s = 0; s < trials; s++) {
+      const { a, b } = session(1000 + s, 20, 0.05, 0.007);
+      const c = comparePairedSamples(a, b, { higherIsBetter: true, targetPercent: 1.5 });
+      if (c.significant) t++;
+      if (c.crossCheck!.pValue < 0.05) w++;
+    }
+    expect(t / trials).toBeLessThan(0.09);
+    expect(w / trials).toBeLessThan(0.09);
+  });
+
+  it("an effect equal to the paired MDE is found about 80 % of the time; unpaired finds it rarely", () => {
+    const probe = session(1, 20, 0.05, 0.007);
+    const mde = comparePairedSamples(probe.a, probe.b, { higherIsBetter: true, targetPercent: 1.5 }).mde!;
+    let paired = 0;
+    let unpaired = 0;
+    for (let s = 0; s < trials; s++) {
+      const { a, b } = session(5000 + s, 20, 0.05, 0.007, 1 + mde / 100);
+      if (comparePairedSamples(a, b, { higherIsBetter: true, targetPercent: 1.5 }).verdict === "faster") paired++;
+      if (compareSamples(a, b, { higherIsBetter: true, targetPercent: 1.5 }).verdict === "faster") unpaired++;
+    }
+    expect(paired / trials).toBeGreaterThan(0.68);
+    expect(paired / trials).toBeLessThan(0.92);
+    expect(unpaired / trials).toBeLessThan(0.2);
+  });
+});
