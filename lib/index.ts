@@ -26,16 +26,9 @@ export {
 } from "./uring-probe.js";
 export { errnoError, type RingpollSystemError, type CodedError } from "./errors.js";
 export * as sys from "./sys.js";
-export {
-  IoUring,
-  type IoUringOptions,
-  type IoUringSetup,
-  type IoUringStats,
-  type OpOptions,
-  type RwOptions,
-  type Fd,
-  type FixedFile,
-} from "./uring.js";
+export { IoUring, type IoUringStats } from "./uring/io-uring.js";
+export { type IoUringOptions, type IoUringSetup } from "./uring/setup.js";
+export { type OpOptions, type RwOptions, type Fd, type FixedFile } from "./uring/args.js";
 export { SqeBatch, CqeBatch, type SqeFields } from "./uring-batch.js";
 export { BufferRing, type BufferRingOptions } from "./buffer-ring.js";
 export { MultishotIterator, type Lease, type Message } from "./uring-multishot.js";

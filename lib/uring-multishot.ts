@@ -4,7 +4,7 @@
 import type { BufferRing } from "./buffer-ring.js";
 import { abortError, errnoError } from "./errors.js";
 import { IORING_CQE_F_MORE, errno } from "./uring-constants.js";
-import type { IoUringStats } from "./uring.js";
+import type { IoUringStats } from "./uring/io-uring.js";
 
 /**
  * A view into a buffer ring, valid until released. It goes back to the kernel on release(), or

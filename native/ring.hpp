@@ -18,6 +18,8 @@ class BufferRing;
 
 // Tags with this bit set are requests lib/ tracks (Promises, multishot); native pins their memory.
 constexpr uint32_t kTrackedTag = 0x80000000u;
+// user_data of requests native code makes itself (close-time cancel); never shown to JS.
+constexpr uint64_t kInternal = 1ULL << 32;
 
 // Memory a tracked request may hand the kernel besides the JS buffer.
 struct RequestExtra {
@@ -49,6 +51,9 @@ struct RingState {
   void Release(bool teardown = false);  // may delete this
   void Finish();
 };
+
+// Throws the closed-ring error when st is null (the ring was closed).
+void RequireOpen(Napi::Env env, RingState* st);
 
 class Ring : public Napi::ObjectWrap<Ring> {
  public:

@@ -1,0 +1,47 @@
+// Argument types and validation shared by every op.
+import { invalidArgType } from "../errors.js";
+import { IOSQE_FIXED_FILE } from "../uring-constants.js";
+import * as validate from "../validate.js";
+
+export interface OpOptions {
+  /** Cancel the request (IORING_OP_ASYNC_CANCEL); the Promise rejects with an AbortError. */
+  signal?: AbortSignal;
+  /** Linked timeout (IOSQE_IO_LINK + IORING_OP_LINK_TIMEOUT): the Promise rejects with ETIMEDOUT. */
+  timeoutMs?: number;
+}
+
+export interface RwOptions extends OpOptions {
+  /** file position; -1 (default) = the fd's current position */
+  position?: number;
+  /** start in the buffer (default 0) */
+  offset?: number;
+  /** bytes (default: the rest of the buffer) */
+  length?: number;
+}
+
+/** A registered file: pass `{ fixed: index }` as the fd (IOSQE_FIXED_FILE). */
+export interface FixedFile {
+  fixed: number;
+}
+export type Fd = number | FixedFile;
+
+/** [fd or registered-file index, IOSQE_FIXED_FILE or 0] */
+export function fdArg(fd: Fd): [number, number] {
+  if (typeof fd === "object" && fd !== null) {
+    return [validate.integer("fd.fixed", fd.fixed, 0, validate.INT32_MAX, "non-negative integer"), IOSQE_FIXED_FILE];
+  }
+  return [validate.fd("fd", fd), 0];
+}
+
+/** [offset, length] in `buffer` */
+export function rangeArg(buffer: Uint8Array, options: RwOptions | undefined): [number, number] {
+  if (!(buffer instanceof Uint8Array)) throw invalidArgType("buffer", "Buffer or Uint8Array", buffer);
+  const offset = options?.offset === undefined ? 0 : validate.integer("options.offset", options.offset, 0, buffer.byteLength, `integer between 0 and ${buffer.byteLength}`);
+  const max = buffer.byteLength - offset;
+  const length = options?.length === undefined ? max : validate.integer("options.length", options.length, 0, max, `integer between 0 and ${max}`);
+  return [offset, length];
+}
+
+export function positionArg(options: RwOptions | undefined): number {
+  return options?.position === undefined ? -1 : validate.integer("options.position", options.position, -1, Number.MAX_SAFE_INTEGER, "integer >= -1");
+}

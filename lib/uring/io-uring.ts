@@ -1,0 +1,440 @@
+// IoUring: one io_uring instance. Operations return Promises; SQEs queued in one loop iteration are
+// submitted together, and every CQE found is handed to JS in one call per batch.
+import { BufferRing, type BufferRingOptions } from "../buffer-ring.js";
+import { closedError, errnoError, invalidArgValue, stateError } from "../errors.js";
+import { CqeBatch, SqeBatch } from "../uring-batch.js";
+import {
+  EXTRA,
+  IORING_ACCEPT_MULTISHOT,
+  IORING_ASYNC_CANCEL_ALL,
+  IORING_ASYNC_CANCEL_ANY,
+  IORING_ASYNC_CANCEL_FD,
+  IORING_CQE_BUFFER_SHIFT,
+  IORING_FSYNC_DATASYNC,
+  IORING_OP,
+  IORING_RECV_MULTISHOT,
+  IOSQE_BUFFER_SELECT,
+  TRACKED,
+  errno,
+} from "../uring-constants.js";
+import { IORING_SETUP } from "../uring-probe.js";
+import { MultishotIterator, type Lease, type Message } from "../uring-multishot.js";
+import * as validate from "../validate.js";
+import { fdArg, positionArg, rangeArg, type Fd, type OpOptions, type RwOptions } from "./args.js";
+import { Requests, noop } from "./requests.js";
+import { openRing, type IoUringOptions, type IoUringSetup } from "./setup.js";
+
+export interface IoUringStats {
+  /** times queued SQEs were handed to the kernel (one per loop iteration with work, or SQ full) */
+  submits: number;
+  /** multishot requests re-armed after the kernel ended them (ENOBUFS or no IORING_CQE_F_MORE) */
+  rearms: number;
+  /** multishot completions that found the buffer ring empty */
+  enobufs: number;
+}
+
+/** A buffer must go back to the kernel exactly once: a second add would hand it out twice. */
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    fn();
+  };
+}
+
+export class IoUring implements Disposable {
+  static readonly SETUP = IORING_SETUP;
+  static readonly OP = IORING_OP;
+
+  readonly setup: IoUringSetup;
+  readonly #stats: IoUringStats = { submits: 0, rearms: 0, enobufs: 0 };
+  readonly #req: Requests;
+  readonly #bufferRings: BufferRing[] = [];
+  #nextBgid = 0;
+  #registeredBuffers: Uint8Array[] = [];
+  // Native code holds this weakly while nothing is in flight, so the IoUring can be collected.
+  readonly #onNative = (n: number): void => this.#req.complete(n);
+
+  constructor(options: IoUringOptions = {}) {
+    const { ring, setup, iopoll, tags, res, flags } = openRing(options);
+    this.#req = new Requests(ring, tags, res, flags, iopoll);
+    this.setup = setup;
+    ring.start(this.#onNative);
+  }
+
+  get closed(): boolean {
+    return this.#req.ring === null;
+  }
+
+  /** Counters: submits, multishot re-arms and ENOBUFS. */
+  get stats(): IoUringStats {
+    if (this.#req.ring !== null) this.#stats.submits = this.#req.ring.submits();
+    return this.#stats;
+  }
+
+  /** Requests handed to the kernel whose final completion has not arrived. */
+  get inflight(): number {
+    return this.#req.ring?.inflight() ?? 0;
+  }
+
+  /** IORING_OP_NOP: a round trip through the ring. */
+  nop(options?: OpOptions): Promise<number> {
+    return this.#req.op("io_uring nop", IORING_OP.NOP, -1, null, 0, 0, 0, 0, 0, options);
+  }
+
+  /** IORING_OP_READ into `buffer` from `position` (-1: current position). Resolves to bytes read. */
+  read(fd: Fd, buffer: Uint8Array, options?: RwOptions): Promise<number> {
+    const [f, sf] = fdArg(fd);
+    const [offset, length] = rangeArg(buffer, options);
+    return this.#req.op("io_uring read", IORING_OP.READ, f, buffer, offset, length, positionArg(options), 0, sf, options);
+  }
+
+  /** IORING_OP_WRITE from `buffer` at `position` (-1: current position). Resolves to bytes written. */
+  write(fd: Fd, buffer: Uint8Array, options?: RwOptions): Promise<number> {
+    const [f, sf] = fdArg(fd);
+    const [offset, length] = rangeArg(buffer, options);
+    return this.#req.op("io_uring write", IORING_OP.WRITE, f, buffer, offset, length, positionArg(options), 0, sf, options);
+  }
+
+  /** Register buffers for readFixed/writeFixed; they stay pinned until unregistered or closed. */
+  registerBuffers(buffers: Uint8Array[]): void {
+    const ring = this.#req.open();
+    if (!Array.isArray(buffers) || buffers.length === 0) throw invalidArgValue("buffers", "non-empty array of Buffers", buffers);
+    buffers.forEach((b, i) => {
+      if (!(b instanceof Uint8Array) || b.byteLength === 0) throw invalidArgValue(`buffers[${i}]`, "non-empty Buffer or Uint8Array", b);
+    });
+    const r = ring.registerBuffers(buffers);
+    if (r < 0) throw errnoError(-r, "io_uring_register_buffers");
+    this.#registeredBuffers = buffers.slice();
+  }
+
+  unregisterBuffers(): void {
+    const r = this.#req.open().unregisterBuffers();
+    if (r < 0) throw errnoError(-r, "io_uring_unregister_buffers");
+    this.#registeredBuffers = [];
+  }
+
+  #fixed(index: number, options: RwOptions | undefined): [Uint8Array, number, number] {
+    const i = validate.integer("bufferIndex", index, 0, Math.max(0, this.#registeredBuffers.length - 1));
+    const buffer = this.#registeredBuffers[i];
+    if (buffer === undefined) throw stateError("no buffers are registered (registerBuffers)");
+    const [offset, length] = rangeArg(buffer, options);
+    return [buffer, offset, length];
+  }
+
+  /** IORING_OP_READ_FIXED into registered buffer `bufferIndex`. */
+  readFixed(fd: Fd, bufferIndex: number, options?: RwOptions): Promise<number> {
+    const [f, sf] = fdArg(fd);
+    const [buffer, offset, length] = this.#fixed(bufferIndex, options);
+    return this.#req.op("io_uring read_fixed", IORING_OP.READ_FIXED, f, buffer, offset, length, positionArg(options), 0, sf, options, EXTRA.none, undefined, undefined, undefined, bufferIndex);
+  }
+
+  /** IORING_OP_WRITE_FIXED from registered buffer `bufferIndex`. */
+  writeFixed(fd: Fd, bufferIndex: number, options?: RwOptions): Promise<number> {
+    const [f, sf] = fdArg(fd);
+    const [buffer, offset, length] = this.#fixed(bufferIndex, options);
+    return this.#req.op("io_uring write_fixed", IORING_OP.WRITE_FIXED, f, buffer, offset, length, positionArg(options), 0, sf, options, EXTRA.none, undefined, undefined, undefined, bufferIndex);
+  }
+
+  /** Register fds; ops then accept `{ fixed: index }` as the fd. */
+  registerFiles(fds: number[]): void {
+    const ring = this.#req.open();
+    if (!Array.isArray(fds) || fds.length === 0) throw invalidArgValue("fds", "non-empty array of fds", fds);
+    fds.forEach((fd, i) => validate.integer(`fds[${i}]`, fd, -1, validate.INT32_MAX, "fd or -1"));
+    const r = ring.registerFiles(Int32Array.from(fds));
+    if (r < 0) throw errnoError(-r, "io_uring_register_files");
+  }
+
+  unregisterFiles(): void {
+    const r = this.#req.open().unregisterFiles();
+    if (r < 0) throw errnoError(-r, "io_uring_unregister_files");
+  }
+
+  /** IORING_OP_FSYNC (datasync: IORING_FSYNC_DATASYNC). */
+  fsync(fd: Fd, options?: OpOptions & { datasync?: boolean }): Promise<number> {
+    const [f, sf] = fdArg(fd);
+    const datasync = options?.datasync === undefined ? false : validate.boolean("options.datasync", options.datasync);
+    return this.#req.op("io_uring fsync", IORING_OP.FSYNC, f, null, 0, 0, 0, datasync ? IORING_FSYNC_DATASYNC : 0, sf, options);
+  }
+
+  /** IORING_OP_RECV into `buffer`; `flags` are MSG_* flags. Resolves to bytes received. */
+  recv(fd: Fd, buffer: Uint8Array, options?: RwOptions & { flags?: number }): Promise<number> {
+    const [f, sf] = fdArg(fd);
+    const [offset, length] = rangeArg(buffer, options);
+    const flags = options?.flags === undefined ? 0 : validate.uint32("options.flags", options.flags);
+    return this.#req.op("io_uring recv", IORING_OP.RECV, f, buffer, offset, length, 0, flags, sf, options);
+  }
+
+  /** IORING_OP_SEND from `buffer`. Resolves to bytes sent. */
+  send(fd: Fd, buffer: Uint8Array, options?: RwOptions & { flags?: number }): Promise<number> {
+    const [f, sf] = fdArg(fd);
+    const [offset, length] = rangeArg(buffer, options);
+    const flags = options?.flags === undefined ? 0 : validate.uint32("options.flags", options.flags);
+    return this.#req.op("io_uring send", IORING_OP.SEND, f, buffer, offset, length, 0, flags, sf, options);
+  }
+
+  /** IORING_OP_RECVMSG (UDP): resolves to the bytes received and the peer's IPv4 address. */
+  recvmsg(fd: Fd, buffer: Uint8Array, options?: RwOptions): Promise<{ bytes: number; address: string; port: number }> {
+    const [f, sf] = fdArg(fd);
+    const [offset, length] = rangeArg(buffer, options);
+    return this.#req.op("io_uring recvmsg", IORING_OP.RECVMSG, f, buffer, offset, length, 0, 0, sf, options, EXTRA.msgRecv, undefined, undefined, (bytes, tag) => {
+      const a = this.#req.ring?.takeAddress(tag) ?? [0, ""];
+      return { bytes, port: a[0], address: a[1] };
+    });
+  }
+
+  /** IORING_OP_SENDMSG (UDP) to `port` at IPv4 `host`. Resolves to bytes sent. */
+  sendmsg(fd: Fd, buffer: Uint8Array, port: number, host = "127.0.0.1", options?: RwOptions): Promise<number> {
+    const [f, sf] = fdArg(fd);
+    const [offset, length] = rangeArg(buffer, options);
+    validate.integer("port", port, 0, 65535);
+    if (typeof host !== "string") throw invalidArgValue("host", "IPv4 address string", host);
+    return this.#req.op("io_uring sendmsg", IORING_OP.SENDMSG, f, buffer, offset, length, 0, 0, sf, options, EXTRA.msgSend, port, host);
+  }
+
+  /** IORING_OP_ACCEPT: resolves to the new connection's fd (nonblocking, close-on-exec). */
+  accept(fd: Fd, options?: OpOptions): Promise<number> {
+    const [f, sf] = fdArg(fd);
+    return this.#req.op("io_uring accept", IORING_OP.ACCEPT, f, null, 0, 0, 0, 0o4000 | 0o2000000, sf, options);
+  }
+
+  /** IORING_OP_CONNECT to `port` at IPv4 `host`. */
+  connect(fd: Fd, port: number, host = "127.0.0.1", options?: OpOptions): Promise<number> {
+    const [f, sf] = fdArg(fd);
+    validate.integer("port", port, 0, 65535);
+    if (typeof host !== "string") throw invalidArgValue("host", "IPv4 address string", host);
+    return this.#req.op("io_uring connect", IORING_OP.CONNECT, f, null, 0, 0, 0, 0, sf, options, EXTRA.sockaddr, port, host);
+  }
+
+  /** IORING_OP_POLL_ADD: resolves to the ready mask (EPOLLIN, …) once `events` are ready. */
+  pollAdd(fd: Fd, events: number, options?: OpOptions): Promise<number> {
+    const [f, sf] = fdArg(fd);
+    const mask = validate.mask("events", events);
+    return this.#req.op("io_uring poll_add", IORING_OP.POLL_ADD, f, null, 0, 0, 0, mask, sf, options);
+  }
+
+  /** IORING_OP_TIMEOUT: resolves after `ms` milliseconds (the kernel's -ETIME is success here). */
+  timeout(ms: number, options?: OpOptions): Promise<void> {
+    validate.integer("ms", ms, 0, validate.INT32_MAX, "non-negative integer");
+    this.#req.open();
+    return new Promise<void>((resolve, reject) => {
+      this.#req.op("io_uring timeout", IORING_OP.TIMEOUT, -1, null, 0, 0, 0, 0, 0, options, EXTRA.timespec, ms).then(
+        () => resolve(),
+        (err: { errno?: number }) => (err.errno === -errno.ETIME ? resolve() : reject(err)),
+      );
+    });
+  }
+
+  /**
+   * IORING_OP_ASYNC_CANCEL: a request (the Promise an op returned), every request on an fd
+   * (`{ fd }`), or every request (`{ all: true }`). Resolves to the number cancelled.
+   */
+  async cancel(target: Promise<unknown> | { fd: Fd } | { all: true }): Promise<number> {
+    this.#req.open();
+    if (target instanceof Promise) {
+      const tag = this.#req.byPromise.get(target);
+      if (tag === undefined) throw invalidArgValue("target", "a Promise returned by this IoUring", target);
+      const r = await this.#req.op("io_uring async_cancel", IORING_OP.ASYNC_CANCEL, -1, null, 0, 0, 0, 0, 0, undefined, EXTRA.userData, tag).catch((e: { errno?: number }) => {
+        if (e.errno === -errno.ENOENT || e.errno === -errno.EALREADY) return 0;
+        throw e;
+      });
+      return r === 0 ? 1 : r;
+    }
+    validate.object("target", target);
+    if ("all" in target) {
+      return this.#req.op("io_uring async_cancel", IORING_OP.ASYNC_CANCEL, -1, null, 0, 0, 0, IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_ANY, 0, undefined).catch(this.#none);
+    }
+    const [f, sf] = fdArg(target.fd);
+    return this.#req.op("io_uring async_cancel", IORING_OP.ASYNC_CANCEL, f, null, 0, 0, 0, IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD, sf, undefined).catch(this.#none);
+  }
+
+  readonly #none = (e: { errno?: number }): number => {
+    if (e.errno === -errno.ENOENT) return 0;
+    throw e;
+  };
+
+  /** A provided buffer ring for multishot receives; the IoUring assigns its group id. */
+  createBufferRing(options: BufferRingOptions): BufferRing {
+    const ring = this.#req.open();
+    validate.object("options", options);
+    validate.knownKeys("options", options, ["count", "size"]);
+    const count = validate.integer("options.count", options.count, 1, 32768);
+    if ((count & (count - 1)) !== 0) throw invalidArgValue("options.count", "power of two up to 32768", count);
+    const size = validate.integer("options.size", options.size, 1, 1 << 20);
+    const bgid = this.#nextBgid++;
+    const data = new ArrayBuffer(count * size);
+    const r = ring.createBufferRing(count, size, bgid, data);
+    if (typeof r === "number") throw errnoError(-r, "io_uring_register_buf_ring");
+    const br = new BufferRing(r, bgid, count, size, data);
+    this.#bufferRings.push(br);
+    return br;
+  }
+
+  #multishot<T>(syscall: string, bufferRing: BufferRing | null, arm: (tag: number) => number, toItem: (res: number, flags: number) => T, signal: AbortSignal | undefined): MultishotIterator<T> {
+    this.#req.open();
+    const it = new MultishotIterator<T>({
+      syscall,
+      bufferRing,
+      stats: this.#stats,
+      signal,
+      arm: (onCqe) => {
+        const ring = this.#req.ring;
+        if (ring === null) return { tag: -1, error: closedError("IoUring") };
+        const idx = this.#req.alloc({ multishot: true, syscall, resolve: noop, reject: noop, onCqe });
+        const r = arm(TRACKED + idx);
+        if (r < 0) {
+          this.#req.release(idx);
+          return { tag: -1, error: errnoError(-r, syscall) };
+        }
+        return { tag: TRACKED + idx, error: null };
+      },
+      cancel: (tag) => this.#req.cancelTag(tag),
+      toItem,
+    });
+    return it;
+  }
+
+  /**
+   * Multishot IORING_OP_RECV selecting buffers from `bufferRing`: one request, a message per CQE.
+   * Yields copies by default; with `lease: true`, views into the ring (see Lease).
+   */
+  recvMultishot(fd: Fd, bufferRing: BufferRing, options: { lease: true; signal?: AbortSignal }): MultishotIterator<Lease>;
+  recvMultishot(fd: Fd, bufferRing: BufferRing, options?: { lease?: false; signal?: AbortSignal }): MultishotIterator<Buffer>;
+  recvMultishot(fd: Fd, bufferRing: BufferRing, options: { lease?: boolean; signal?: AbortSignal } = {}): MultishotIterator<Buffer> | MultishotIterator<Lease> {
+    const [f, sf] = fdArg(fd);
+    const { lease, signal } = this.#multishotOptions(bufferRing, options);
+    return this.#multishot<Buffer | Lease>("io_uring recv", bufferRing, (tag) =>
+      this.#req.ring!.prep(IORING_OP.RECV, f, null, 0, 0, 0, 0, sf | IOSQE_BUFFER_SELECT, IORING_RECV_MULTISHOT, bufferRing.bgid, tag, EXTRA.none),
+      (res, flags) => {
+        const bid = flags >>> IORING_CQE_BUFFER_SHIFT;
+        if (lease) return { data: bufferRing.view(bid, res), bid, release: once(() => bufferRing.recycle(bid)) } as Lease;
+        const copy: Buffer = Buffer.from(bufferRing.view(bid, res));
+        bufferRing.recycle(bid);
+        return copy;
+      },
+      signal,
+    ) as MultishotIterator<Buffer> | MultishotIterator<Lease>;
+  }
+
+  /** Multishot IORING_OP_RECVMSG (UDP): yields { data, address, port } per datagram. */
+  recvmsgMultishot(fd: Fd, bufferRing: BufferRing, options: { lease?: boolean; signal?: AbortSignal } = {}): MultishotIterator<Message> {
+    const [f, sf] = fdArg(fd);
+    const { lease, signal } = this.#multishotOptions(bufferRing, options);
+    return this.#multishot<Message>("io_uring recvmsg", bufferRing, (tag) =>
+      this.#req.ring!.prep(IORING_OP.RECVMSG, f, null, 0, 0, 0, 0, sf | IOSQE_BUFFER_SELECT, IORING_RECV_MULTISHOT, bufferRing.bgid, tag, EXTRA.msgRecv),
+      (res, flags) => {
+        const bid = flags >>> IORING_CQE_BUFFER_SHIFT;
+        const view = bufferRing.view(bid, res);
+        // struct io_uring_recvmsg_out { u32 namelen, controllen, payloadlen, flags }, name, payload
+        const namelen = view.readUInt32LE(0);
+        const controllen = view.readUInt32LE(4);
+        const payloadlen = view.readUInt32LE(8);
+        const port = view.readUInt16BE(16 + 2);
+        const address = `${view[20]}.${view[21]}.${view[22]}.${view[23]}`;
+        const start = 16 + namelen + controllen;
+        const payload = view.subarray(start, start + Math.min(payloadlen, res - start));
+        if (lease) return { data: payload, address, port, bid, release: once(() => bufferRing.recycle(bid)) };
+        const data: Buffer = Buffer.from(payload);
+        bufferRing.recycle(bid);
+        return { data, address, port };
+      },
+      signal,
+    );
+  }
+
+  /** Multishot IORING_OP_ACCEPT: yields each new connection's fd. */
+  acceptMultishot(fd: Fd, options: { signal?: AbortSignal } = {}): MultishotIterator<number> {
+    const [f, sf] = fdArg(fd);
+    validate.object("options", options);
+    const signal = validate.abortSignal("options.signal", options.signal);
+    return this.#multishot("io_uring accept", null, (tag) =>
+      this.#req.ring!.prep(IORING_OP.ACCEPT, f, null, 0, 0, 0, 0o4000 | 0o2000000, sf, IORING_ACCEPT_MULTISHOT, 0, tag, EXTRA.none),
+      (res) => res,
+      signal,
+    );
+  }
+
+  #multishotOptions(bufferRing: BufferRing, options: { lease?: boolean; signal?: AbortSignal }): { lease: boolean; signal: AbortSignal | undefined } {
+    if (!(bufferRing instanceof BufferRing) || !this.#bufferRings.includes(bufferRing)) {
+      throw invalidArgValue("bufferRing", "a BufferRing created by this IoUring", bufferRing);
+    }
+    bufferRing.requireOpen();
+    validate.object("options", options);
+    validate.knownKeys("options", options, ["lease", "signal"]);
+    const lease = options.lease === undefined ? false : validate.boolean("options.lease", options.lease);
+    return { lease, signal: validate.abortSignal("options.signal", options.signal) };
+  }
+
+  /**
+   * Batch API: queue every SQE of `batch` in one native call (no Promise per op). Completions of
+   * these tags arrive through onCompletions(). Returns how many were queued.
+   */
+  queue(batch: SqeBatch): number {
+    const ring = this.#req.open();
+    if (!(batch instanceof SqeBatch)) throw invalidArgValue("batch", "SqeBatch", batch);
+    const r = ring.prepBatch(batch.length, batch.capacity, batch.table);
+    if (r < 0) throw errnoError(-r, "io_uring queue");
+    return r;
+  }
+
+  /** Submit queued SQEs now (otherwise they go once per loop iteration). Returns the count. */
+  submit(): number {
+    const r = this.#req.open().submit();
+    if (r < 0) throw errnoError(-r, "io_uring_enter");
+    return r;
+  }
+
+  /**
+   * Batch API: receive each completion batch (views valid until the callback returns). close()
+   * cancels batch-API requests without handing their CQEs to the callback.
+   */
+  onCompletions(callback: ((batch: CqeBatch) => void) | null): void {
+    this.#req.open();
+    this.#req.onBatch = callback === null ? null : validate.func<(batch: CqeBatch) => void>("callback", callback);
+  }
+
+  /** Reap the CQEs that are ready now, synchronously (for code that drives its own loop). */
+  reap(): CqeBatch {
+    const n = this.#req.open().reap();
+    if (n < 0) throw errnoError(-n, "io_uring reap");
+    const batch = this.#req.cqeBatch(n);
+    // Tracked requests (Promises) found here settle too.
+    this.#req.complete(n);
+    return batch;
+  }
+
+  /** Let the process exit while requests are in flight (like socket.unref()). */
+  unref(): this {
+    this.#req.open().setRef(false);
+    return this;
+  }
+
+  ref(): this {
+    this.#req.open().setRef(true);
+    return this;
+  }
+
+  /**
+   * Cancel every request in flight and wait for all their completions, then release the ring and
+   * every buffer it pinned. Pending Promises reject with ECANCELED. Idempotent.
+   */
+  close(): void {
+    const ring = this.#req.ring;
+    if (ring === null) return;
+    this.#req.ring = null;
+    // Batch-API requests end with the ring; their cancellations are not handed to onCompletions.
+    this.#req.onBatch = null;
+    ring.close();
+    for (const br of this.#bufferRings) br.detach();
+    this.#bufferRings.length = 0;
+    this.#registeredBuffers = [];
+    this.#req.cancelAll();
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+export { SqeBatch, CqeBatch };

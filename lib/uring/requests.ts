@@ -1,0 +1,196 @@
+// Tracked requests: the table of pending Promises and multishot handlers keyed by tag, queueing one
+// request (with its linked timeout or cancellation), and settling each batch of completions.
+import { abortError, closedError, errnoError } from "../errors.js";
+import type { NativeRing } from "../native.js";
+import { CqeBatch } from "../uring-batch.js";
+import { EXTRA, IORING_CQE_F_MORE, IORING_OP, IOSQE_IO_LINK, TRACKED, errno } from "../uring-constants.js";
+import { iopollCause } from "../uring-iopoll.js";
+import * as validate from "../validate.js";
+import type { OpOptions } from "./args.js";
+
+export interface Pending {
+  multishot: boolean;
+  syscall: string;
+  resolve: (value: number) => void;
+  reject: (err: unknown) => void;
+  onCqe?: (res: number, flags: number) => void;
+  /** turns the CQE result into the resolved value (the tag finds the request's native memory) */
+  map?: (res: number, tag: number) => unknown;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+  aborted?: boolean;
+  timeoutMs?: number;
+  fd?: number;
+}
+
+export const noop = () => {};
+
+export class Requests {
+  /** null once the IoUring is closed */
+  ring: NativeRing | null;
+  onBatch: ((batch: CqeBatch) => void) | null = null;
+  readonly byPromise = new WeakMap<Promise<unknown>, number>();
+  readonly #pending: Array<Pending | undefined> = [];
+  readonly #free: number[] = [];
+  readonly #tags: Uint32Array;
+  readonly #res: Int32Array;
+  readonly #flags: Uint32Array;
+  readonly #iopoll: boolean;
+
+  constructor(ring: NativeRing, tags: Uint32Array, res: Int32Array, flags: Uint32Array, iopoll: boolean) {
+    this.ring = ring;
+    this.#tags = tags;
+    this.#res = res;
+    this.#flags = flags;
+    this.#iopoll = iopoll;
+  }
+
+  open(): NativeRing {
+    if (this.ring === null) throw closedError("IoUring");
+    return this.ring;
+  }
+
+  alloc(p: Pending): number {
+    const idx = this.#free.length > 0 ? this.#free.pop()! : this.#pending.length;
+    this.#pending[idx] = p;
+    return idx;
+  }
+
+  release(idx: number): void {
+    this.#pending[idx] = undefined;
+    this.#free.push(idx);
+  }
+
+  complete(n: number): void {
+    const tags = this.#tags;
+    const res = this.#res;
+    const flags = this.#flags;
+    let untracked = false;
+    for (let i = 0; i < n; i++) {
+      const tag = tags[i]!;
+      if (tag < TRACKED) {
+        untracked = true;
+        continue;
+      }
+      const idx = tag - TRACKED;
+      const p = this.#pending[idx];
+      if (p === undefined) continue;
+      const r = res[i]!;
+      const f = flags[i]!;
+      if (p.multishot) {
+        if ((f & IORING_CQE_F_MORE) === 0) this.release(idx);
+        p.onCqe!(r, f);
+        continue;
+      }
+      if (p.onAbort) p.signal!.removeEventListener("abort", p.onAbort);
+      if (p.aborted) {
+        this.release(idx);
+        p.reject(abortError(p.signal!));
+      } else if (r >= 0) {
+        const value = p.map ? p.map(r, tag) : r;
+        this.release(idx);
+        p.resolve(value as number);
+      } else {
+        this.release(idx);
+        p.reject(this.#error(p, -r));
+      }
+    }
+    if (untracked && this.onBatch !== null) {
+      this.onBatch(this.cqeBatch(n));
+    }
+  }
+
+  // Views are valid only until the callback returns, so one CqeBatch per length can be reused:
+  // no allocation per batch on the hot path.
+  readonly #cqeBatches: Array<CqeBatch | undefined> = [];
+  cqeBatch(n: number): CqeBatch {
+    return (this.#cqeBatches[n] ??= new CqeBatch(n, this.#tags.subarray(0, n), this.#res.subarray(0, n), this.#flags.subarray(0, n)));
+  }
+
+  #error(p: Pending, err: number): Error {
+    if (err === errno.ECANCELED && p.timeoutMs !== undefined) {
+      return errnoError(errno.ETIMEDOUT, p.syscall, `linked timeout of ${p.timeoutMs} ms expired`);
+    }
+    if (err === errno.EOPNOTSUPP && this.#iopoll && p.fd !== undefined) {
+      return errnoError(err, p.syscall, iopollCause(p.fd));
+    }
+    if (err === errno.ECANCELED && this.ring === null) return errnoError(err, p.syscall, "IoUring closed");
+    return errnoError(err, p.syscall);
+  }
+
+  /** Queue one tracked request; the Promise settles with its CQE. */
+  op<T = number>(
+    syscall: string,
+    opcode: number,
+    fd: number,
+    buffer: Uint8Array | null,
+    bufOffset: number,
+    len: number,
+    off: number,
+    opFlags: number,
+    sqeFlags: number,
+    options: OpOptions | undefined,
+    extra: number = EXTRA.none,
+    a?: number,
+    b?: string,
+    map?: (res: number, tag: number) => T,
+    bufIndex = 0,
+  ): Promise<T> {
+    const ring = this.open();
+    let signal: AbortSignal | undefined;
+    let timeoutMs: number | undefined;
+    if (options !== undefined) {
+      validate.object("options", options);
+      signal = validate.abortSignal("options.signal", options.signal);
+      if (options.timeoutMs !== undefined) timeoutMs = validate.integer("options.timeoutMs", options.timeoutMs, 0, validate.INT32_MAX, "non-negative integer");
+      if (signal?.aborted) return Promise.reject(abortError(signal));
+    }
+    let resolve!: (v: T) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<T>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const p: Pending = { multishot: false, syscall, resolve: resolve as (v: number) => void, reject, map, fd: opcode === IORING_OP.READ || opcode === IORING_OP.WRITE || opcode === IORING_OP.READ_FIXED || opcode === IORING_OP.WRITE_FIXED ? fd : undefined };
+    if (timeoutMs !== undefined) p.timeoutMs = timeoutMs;
+    const idx = this.alloc(p);
+    const tag = TRACKED + idx;
+    const r = ring.prep(opcode, fd, buffer, bufOffset, len, off, opFlags, sqeFlags | (timeoutMs !== undefined ? IOSQE_IO_LINK : 0), 0, bufIndex, tag, extra, a, b);
+    if (r < 0) {
+      this.release(idx);
+      return Promise.reject(errnoError(-r, syscall));
+    }
+    if (timeoutMs !== undefined) {
+      const tidx = this.alloc({ multishot: false, syscall: "io_uring link_timeout", resolve: noop, reject: noop });
+      ring.prep(IORING_OP.LINK_TIMEOUT, -1, null, 0, 0, 0, 0, 0, 0, 0, TRACKED + tidx, EXTRA.timespec, timeoutMs);
+    }
+    if (signal !== undefined) {
+      p.signal = signal;
+      p.onAbort = () => {
+        p.aborted = true;
+        this.cancelTag(tag);
+      };
+      signal.addEventListener("abort", p.onAbort, { once: true });
+    }
+    this.byPromise.set(promise, tag);
+    return promise;
+  }
+
+  cancelTag(tag: number): void {
+    const ring = this.ring;
+    if (ring === null) return;
+    const idx = this.alloc({ multishot: false, syscall: "io_uring async_cancel", resolve: noop, reject: noop });
+    ring.prep(IORING_OP.ASYNC_CANCEL, -1, null, 0, 0, 0, 0, 0, 0, 0, TRACKED + idx, EXTRA.userData, tag);
+  }
+
+  /** After the native ring is closed: every request still pending ends with ECANCELED. */
+  cancelAll(): void {
+    for (let i = 0; i < this.#pending.length; i++) {
+      const p = this.#pending[i];
+      if (p === undefined) continue;
+      this.release(i);
+      if (p.multishot) p.onCqe!(-errno.ECANCELED, 0);
+      else p.reject(errnoError(errno.ECANCELED, p.syscall, "IoUring closed"));
+    }
+  }
+}

@@ -1,0 +1,147 @@
+// Setting up the ring: options, flag validation and the fallback that drops refused optional flags.
+import { release } from "node:os";
+import { errnoError, invalidArgValue } from "../errors.js";
+import { native, type NativeRing } from "../native.js";
+import { errno } from "../uring-constants.js";
+import { IORING_SETUP, featureNames, readSetupContext, setupErrorCause, type SetupFlagName } from "../uring-probe.js";
+import * as validate from "../validate.js";
+
+export interface IoUringOptions {
+  /** SQ size (rounded up to a power of two by the kernel). Default 256. */
+  entries?: number;
+  /** CQ size (IORING_SETUP_CQSIZE); default twice the SQ. */
+  cqEntries?: number;
+  /** A kernel thread polls the SQ (IORING_SETUP_SQPOLL): submission without syscalls. */
+  sqpoll?: boolean | { idleMs?: number; cpu?: number };
+  /** Busy-poll the device for completions (IORING_SETUP_IOPOLL; O_DIRECT on devices with poll queues); 'hybrid' adds IORING_SETUP_HYBRID_IOPOLL (6.13+). */
+  iopoll?: boolean | "hybrid";
+  /** IORING_SETUP_SINGLE_ISSUER: only this thread submits. */
+  singleIssuer?: boolean;
+  /** IORING_SETUP_DEFER_TASKRUN (implies singleIssuer): completion work runs when this thread asks. */
+  deferTaskrun?: boolean;
+  /** IORING_SETUP_COOP_TASKRUN: no IPI to interrupt this thread for completion work. */
+  coopTaskrun?: boolean;
+  /** IORING_SETUP_SUBMIT_ALL: keep submitting a batch after one SQE fails. */
+  submitAll?: boolean;
+  /** Drop optional flags the kernel refuses instead of failing (see `setup.dropped`). */
+  fallback?: boolean;
+  /** CQEs handed to JS per call at most. Default 1024. */
+  batchSize?: number;
+}
+
+export interface IoUringSetup {
+  /** IORING_SETUP_* names the kernel granted */
+  flags: string[];
+  /** IORING_FEAT_* names */
+  features: string[];
+  sqEntries: number;
+  cqEntries: number;
+  /** flags asked for but dropped because the kernel refused them (fallback: true) */
+  dropped: string[];
+}
+
+/** The ring and the arrays native code copies each batch of CQEs into. */
+export interface OpenedRing {
+  ring: NativeRing;
+  setup: IoUringSetup;
+  iopoll: boolean;
+  tags: Uint32Array;
+  res: Int32Array;
+  flags: Uint32Array;
+}
+
+const OPTIONAL: SetupFlagName[] = ["HYBRID_IOPOLL", "DEFER_TASKRUN", "SINGLE_ISSUER", "COOP_TASKRUN", "SUBMIT_ALL", "SQPOLL", "SQ_AFF"];
+
+function flagNames(flags: number): SetupFlagName[] {
+  return (Object.keys(IORING_SETUP) as SetupFlagName[]).filter((k) => (flags & IORING_SETUP[k]) !== 0);
+}
+
+export function openRing(options: IoUringOptions): OpenedRing {
+  validate.object("options", options);
+  validate.knownKeys("options", options, [
+    "entries", "cqEntries", "sqpoll", "iopoll", "singleIssuer", "deferTaskrun", "coopTaskrun", "submitAll", "fallback", "batchSize",
+  ]);
+  const entries = validate.integer("options.entries", options.entries ?? 256, 1, 32768);
+  const cqEntries = validate.integer("options.cqEntries", options.cqEntries ?? 0, 0, 65536);
+  const batchSize = validate.integer("options.batchSize", options.batchSize ?? 1024, 1, 1 << 20);
+  let flags = 0;
+  let sqIdle = 0;
+  let sqCpu = -1;
+  if (options.sqpoll !== undefined && options.sqpoll !== false) {
+    flags |= IORING_SETUP.SQPOLL;
+    if (typeof options.sqpoll === "object") {
+      validate.knownKeys("options.sqpoll", options.sqpoll, ["idleMs", "cpu"]);
+      sqIdle = validate.integer("options.sqpoll.idleMs", options.sqpoll.idleMs ?? 0, 0, validate.UINT32_MAX);
+      if (options.sqpoll.cpu !== undefined) sqCpu = validate.integer("options.sqpoll.cpu", options.sqpoll.cpu, 0, 4095);
+    } else validate.boolean("options.sqpoll", options.sqpoll);
+  }
+  if (options.iopoll !== undefined && options.iopoll !== false) {
+    if (options.iopoll !== true && options.iopoll !== "hybrid") throw invalidArgValue("options.iopoll", "true, false or 'hybrid'", options.iopoll);
+    flags |= IORING_SETUP.IOPOLL | (options.iopoll === "hybrid" ? IORING_SETUP.HYBRID_IOPOLL : 0);
+  }
+  const bool = (name: keyof IoUringOptions) => (options[name] === undefined ? false : validate.boolean(`options.${name}`, options[name]));
+  if (bool("singleIssuer")) flags |= IORING_SETUP.SINGLE_ISSUER;
+  if (bool("deferTaskrun")) flags |= IORING_SETUP.DEFER_TASKRUN | IORING_SETUP.SINGLE_ISSUER;
+  if (bool("coopTaskrun")) flags |= IORING_SETUP.COOP_TASKRUN;
+  if (bool("submitAll")) flags |= IORING_SETUP.SUBMIT_ALL;
+  const fallback = bool("fallback");
+
+  // SharedArrayBuffers cannot be detached, so native code keeps raw pointers to them.
+  const tags = new Uint32Array(new SharedArrayBuffer(4 * batchSize));
+  const res = new Int32Array(new SharedArrayBuffer(4 * batchSize));
+  const cqeFlags = new Uint32Array(new SharedArrayBuffer(4 * batchSize));
+  const dropped: string[] = [];
+  const create = (f: number) =>
+    new native.Ring(entries, f, cqEntries, sqIdle, (f & IORING_SETUP.SQPOLL) !== 0 ? sqCpu : -1, tags, res, cqeFlags);
+  let ring: NativeRing | null = null;
+  for (;;) {
+    try {
+      ring = create(flags);
+      break;
+    } catch (err) {
+      const e = err as { errno?: number; code?: string };
+      const errnoValue = -(e.errno ?? 0);
+      if (e.code !== "EINVAL") {
+        throw errnoError(errnoValue, "io_uring_setup", setupErrorCause(errnoValue, readSetupContext()));
+      }
+      const refused = refusedFlags(entries, flags, cqEntries);
+      // Each flag alone is fine but not together: drop optional flags one at a time.
+      const droppable = refused.length > 0 ? refused.filter((n) => OPTIONAL.includes(n)) : OPTIONAL.filter((n) => (flags & IORING_SETUP[n]) !== 0).slice(0, 1);
+      if (!fallback || droppable.length === 0 || (refused.length > 0 && refused.length !== droppable.length)) {
+        const names = refused.length > 0 ? refused.map((n) => `IORING_SETUP_${n}`).join(", ") : `the combination ${flagNames(flags).map((n) => `IORING_SETUP_${n}`).join("|")}`;
+        throw errnoError(errno.EINVAL, "io_uring_setup", `${names} refused by the running kernel ${release()}${fallback ? "" : "; pass fallback: true to drop optional flags"}`);
+      }
+      for (const n of droppable) {
+        flags &= ~IORING_SETUP[n];
+        dropped.push(n);
+        if (n === "SINGLE_ISSUER") flags &= ~IORING_SETUP.DEFER_TASKRUN;
+        if (n === "SQPOLL") flags &= ~IORING_SETUP.SQ_AFF;
+      }
+    }
+  }
+  const [gotFlags, features, sqEntries, cqGot] = ring.params();
+  return {
+    ring,
+    setup: { flags: flagNames(gotFlags), features: featureNames(features), sqEntries, cqEntries: cqGot, dropped },
+    iopoll: (gotFlags & IORING_SETUP.IOPOLL) !== 0,
+    tags,
+    res,
+    flags: cqeFlags,
+  };
+}
+
+/** Which of `flags` the kernel refuses when asked alone (with what each one requires). */
+function refusedFlags(entries: number, flags: number, cqEntries: number): SetupFlagName[] {
+  const needs: Partial<Record<SetupFlagName, number>> = {
+    DEFER_TASKRUN: IORING_SETUP.SINGLE_ISSUER,
+    HYBRID_IOPOLL: IORING_SETUP.IOPOLL,
+    SQ_AFF: IORING_SETUP.SQPOLL,
+  };
+  const refused: SetupFlagName[] = [];
+  for (const name of flagNames(flags)) {
+    const f = IORING_SETUP[name] | (needs[name] ?? 0);
+    const r = native.uringProbe.setup(Math.min(entries, 8), f, cqEntries, -1, 0);
+    if (r.result === -errno.EINVAL) refused.push(name);
+  }
+  return refused;
+}

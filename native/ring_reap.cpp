@@ -1,0 +1,130 @@
+// Ring: reaping CQEs into the JS arrays and handing each batch to JS (wake-ups, IOPOLL polling).
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "ring.hpp"
+
+void Ring::UpdateIdle() {
+  if (state_ == nullptr) return;
+  bool poll = (setupFlags_ & IORING_SETUP_IOPOLL) != 0 && inflight_ > 0;
+  if (poll && !uv_is_active(reinterpret_cast<uv_handle_t*>(state_->idle))) {
+    uv_idle_start(state_->idle, OnIdle);
+  } else if (!poll && uv_is_active(reinterpret_cast<uv_handle_t*>(state_->idle))) {
+    uv_idle_stop(state_->idle);
+  }
+}
+
+void Ring::ReleaseSlot(uint32_t tag) {
+  uint32_t idx = tag & ~kTrackedTag;
+  if (idx < slots_.size()) {
+    // At env teardown no napi call may run; the env frees its references itself.
+    if (teardown_) slots_[idx].pin.SuppressDestruct(); else slots_[idx].pin.Reset();
+    slots_[idx].active = false;
+  }
+}
+
+int Ring::ReapInto(bool pollIopoll) {
+  io_uring* ring = &state_->ring;
+  // DEFER_TASKRUN: completions are posted only when this thread runs its task work.
+  // IOPOLL: completions appear only when someone polls the device.
+  // CQ overflow (more completions than CQ slots): the kernel keeps them until someone enters.
+  if (pollIopoll || (setupFlags_ & IORING_SETUP_DEFER_TASKRUN) != 0 || Overflowed()) io_uring_get_events(ring);
+  if (teardown_) return ConsumeAll();
+  uint32_t* t = tagsData_;
+  int32_t* rs = resData_;
+  uint32_t* fl = flagsData_;
+  unsigned head;
+  unsigned seen = 0;
+  uint32_t n = 0;
+  io_uring_cqe* cqe;
+  io_uring_for_each_cqe(ring, head, cqe) {
+    if (n == capacity_) break;
+    seen++;
+    bool final = (cqe->flags & IORING_CQE_F_MORE) == 0;
+    if (final && --inflight_ == 0) {
+      uv_unref(reinterpret_cast<uv_handle_t*>(state_->poll));
+      if (!teardown_) {
+        Unref();  // pairs with the Ref() when the first request went in flight
+        if (!onCompletions_.IsEmpty()) onCompletions_.Unref();
+        retiredBuffers_.clear();
+      }
+    }
+    if (cqe->user_data & kInternal) continue;
+    auto tag = static_cast<uint32_t>(cqe->user_data);
+    if (final && (tag & kTrackedTag) != 0) ReleaseSlot(tag);
+    t[n] = tag;
+    rs[n] = cqe->res;
+    fl[n] = cqe->flags;
+    n++;
+  }
+  io_uring_cq_advance(ring, seen);
+  return static_cast<int>(n);
+}
+
+// Teardown: account for every CQE without touching JS.
+int Ring::ConsumeAll() {
+  io_uring* ring = &state_->ring;
+  unsigned head;
+  unsigned seen = 0;
+  io_uring_cqe* cqe;
+  io_uring_for_each_cqe(ring, head, cqe) {
+    seen++;
+    if ((cqe->flags & IORING_CQE_F_MORE) == 0) {
+      inflight_--;
+      auto tag = static_cast<uint32_t>(cqe->user_data);
+      if ((cqe->user_data & kInternal) == 0 && (tag & kTrackedTag) != 0) ReleaseSlot(tag);
+    }
+  }
+  io_uring_cq_advance(ring, seen);
+  return 0;
+}
+
+bool Ring::Overflowed() {
+  return (IO_URING_READ_ONCE(*state_->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW) != 0;
+}
+
+void Ring::Dispatch() {
+  if (dispatching_) return;
+  dispatching_ = true;
+  Napi::Env env = Env();
+  Napi::HandleScope outer(env);
+  Napi::Object self = Value();  // stays reachable even if the last request's Unref() made us weak
+  Napi::Value handler = onCompletions_.IsEmpty() ? env.Undefined() : onCompletions_.Value();
+  for (;;) {
+    Napi::HandleScope scope(env);
+    int n = ReapInto((setupFlags_ & IORING_SETUP_IOPOLL) != 0);
+    if (n <= 0 || !handler.IsFunction()) break;
+    try {
+      handler.As<Napi::Function>().MakeCallback(self, {Napi::Number::New(env, n)}, *asyncContext_);
+    } catch (const Napi::Error& e) {
+      napi_fatal_exception(env, e.Value());
+    }
+    if (state_ == nullptr || (static_cast<uint32_t>(n) < capacity_ && !Overflowed())) break;
+  }
+  dispatching_ = false;
+  if (state_ != nullptr) UpdateIdle();
+}
+
+void Ring::OnEventFd(uv_poll_t* handle, int, int) {
+  auto* st = static_cast<RingState*>(handle->data);
+  uint64_t v;
+  while (st->eventFd >= 0 && read(st->eventFd, &v, sizeof v) < 0 && errno == EINTR) {
+  }
+  if (st->owner != nullptr) st->owner->Dispatch();
+}
+
+void Ring::OnIdle(uv_idle_t* handle) {
+  auto* st = static_cast<RingState*>(handle->data);
+  if (st->owner != nullptr) st->owner->Dispatch();
+}
+
+// prep(opcode, fd, buffer|null, bufOffset, len, off, opFlags, sqeFlags, ioprio, bufIndexOrGroup, tag,
+
+// reap() -> CQEs copied into the arrays now (for code that drives its own loop).
+Napi::Value Ring::Reap(const Napi::CallbackInfo& info) {
+  RequireOpen(info.Env(), state_);
+  int n = ReapInto((setupFlags_ & IORING_SETUP_IOPOLL) != 0);
+  UpdateIdle();
+  return Napi::Number::New(info.Env(), n);
+}
