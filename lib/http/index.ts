@@ -1,0 +1,1 @@
+export { attach, listenerOf, type Listener, type ListenOptions } from "./attach.js";
