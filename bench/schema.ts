@@ -2,7 +2,7 @@
 // Change SCHEMA on any incompatible change; readers refuse other schemas with a clear message.
 export const SCHEMA = "ringpoll.bench.v1";
 
-export type Scenario = "pps" | "udp-rr" | "iops";
+export type Scenario = "pps" | "udp-rr" | "iops" | "http";
 export type Metric = "pps" | "tps" | "iops";
 
 /** Kernel counters (/proc/net/snmp, Udp:) over the same window as the bench's own count. */
@@ -36,7 +36,7 @@ export interface Run {
 
 export interface ScenarioResult {
   scenario: Scenario;
-  /** e.g. "recvmmsg", "epoll", "epoll-1", "uring", "uring-recvmsg", "js-epoll", "js-uring", "dgram", "io_uring", "fio", "fs" */
+  /** e.g. "recvmmsg", "epoll", "epoll-1", "uring", "uring-recvmsg", "js-epoll", "js-uring", "dgram", "io_uring", "fio", "fs"; http: "node", "ringpoll-io_uring", "ringpoll-epoll" */
   receiver: string;
   /** what defines the workload: results compare only when scenario, receiver and params are equal */
   params: Record<string, number | string | boolean>;

@@ -2,6 +2,6 @@
 # Build: the addon links the system liburing.
 PACKAGES_BUILD=(liburing-dev pkg-config g++ make python3 ca-certificates)
 # Test-only extras.
-PACKAGES_TEST=(iproute2 chromium busybox-static cpio)
+PACKAGES_TEST=(iproute2 chromium busybox-static cpio wrk)
 # npm run test:kernels / ringpoll matrix: QEMU guests of Debian's 6.19 and 7.0 kernel images.
 PACKAGES_KERNELS=(qemu-system-x86 busybox-static cpio debian-archive-keyring)

@@ -3,6 +3,10 @@ import { availableParallelism } from "node:os";
 import { dirname } from "node:path";
 import { InvalidArgumentError, type Command } from "commander";
 import { captureEnv } from "../env.js";
+import { HTTP_MODES, runHttp, type HttpCase, type HttpMode } from "../http/run.js";
+import { HTTP_SERVERS, type HttpServerName } from "../http/servers.js";
+import { formatHttpTable } from "../http/table.js";
+import { wrkMissing } from "../http/wrk.js";
 import { IOPS_ENGINES, fioAvailable, runIops, type IopsEngine } from "../iops/run.js";
 import { createNetnsPair, netnsAvailable, type NetnsPair } from "../netns.js";
 import { progressBar } from "../progress.js";
@@ -257,6 +261,45 @@ async function iops(opts: IopsFlags): Promise<void> {
   console.log(`\nresults: ${path}`);
 }
 
+interface HttpFlags extends Common {
+  servers: HttpServerName[];
+  modes: HttpMode[];
+  connections: number[];
+  churnConnections: number;
+  body: string[];
+  wrkThreads: number;
+  cpuClient: number[];
+  cpuServer: number;
+}
+
+async function http(opts: HttpFlags): Promise<void> {
+  const missing = wrkMissing();
+  if (missing) throw new BadInput(missing);
+  if (opts.cpuClient.includes(opts.cpuServer)) throw new BadInput(`--cpu-client and --cpu-server share CPU ${opts.cpuServer}`);
+  const bodies = opts.body.map(Number);
+  const cases: HttpCase[] = opts.modes.flatMap((mode) =>
+    (mode === "close" ? [opts.churnConnections] : opts.connections).flatMap((connections) => bodies.map((body) => ({ mode, connections, body }))),
+  );
+  const bar = progressBar(opts.progress);
+  const results = await runHttp(
+    {
+      servers: opts.servers,
+      cases,
+      duration: opts.duration,
+      warmup: opts.warmup,
+      runs: opts.runs,
+      wrkThreads: opts.wrkThreads,
+      cpuClient: opts.cpuClient,
+      cpuServer: opts.cpuServer,
+      host: "127.0.0.1",
+    },
+    bar.update,
+  ).finally(() => bar.stop());
+  const path = writeResults("http", results, opts, { sender: opts.cpuClient, receiver: opts.cpuServer }, opts.wrkThreads + 1);
+  console.log(formatHttpTable(results, "node"));
+  console.log(`\nresults: ${path}`);
+}
+
 export function registerBench(program: Command): void {
   // `bench` has options of its own (the default run) and subcommands with the same option names:
   // options after a subcommand name must go to the subcommand.
@@ -297,4 +340,15 @@ export function registerBench(program: Command): void {
     .option("--polled", "IORING_SETUP_IOPOLL (needs a device with poll queues)")
     .option("--cpu <cpu>", "CPU for the reading thread", integer("--cpu", -1, nproc - 1), DEFAULT_RECEIVER_CPU)
     .action((opts: IopsFlags) => guarded(() => iops(opts)));
+
+  common(bench.command("http").description("node:http vs node:http on ringpoll listeners, load from wrk (keep-alive and Connection: close)"), 2, 3)
+    .option("--servers <list>", `comma-separated: ${HTTP_SERVERS.join(", ")}`, list("--servers", HTTP_SERVERS), [...HTTP_SERVERS])
+    .option("--modes <list>", `comma-separated: ${HTTP_MODES.join(", ")} (close = a new connection per request)`, list("--modes", HTTP_MODES), [...HTTP_MODES])
+    .option("--connections <list>", "keep-alive connections, comma-separated", (t: string) => t.split(",").map((c) => integer("--connections", 1, 100_000)(c.trim())), [1, 50, 256])
+    .option("--churn-connections <n>", "concurrent connections in close mode", integer("--churn-connections", 1, 100_000), 50)
+    .option("--body <list>", "response body bytes, comma-separated: 13, 16384", list("--body", ["13", "16384"] as const), ["13", "16384"])
+    .option("--wrk-threads <n>", "wrk threads (each on the client CPUs)", integer("--wrk-threads", 1, 64), 1)
+    .option("--cpu-client <cpus>", "CPU(s) for wrk", cpuList("--cpu-client"), DEFAULT_SENDER_CPU)
+    .option("--cpu-server <cpu>", "CPU for the server process (-1 = unpinned)", integer("--cpu-server", -1, nproc - 1), DEFAULT_RECEIVER_CPU)
+    .action((opts: HttpFlags) => guarded(() => http(opts)));
 }

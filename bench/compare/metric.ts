@@ -4,7 +4,8 @@ import type { Run, Scenario, ScenarioResult } from "../schema.js";
 export type MetricName = "pps" | "tps" | "iops" | "cpuNsPerPacket";
 export const METRICS: readonly MetricName[] = ["pps", "tps", "iops", "cpuNsPerPacket"];
 
-const HEADLINE: Record<Scenario, MetricName> = { pps: "pps", "udp-rr": "tps", iops: "iops" };
+// http: requests per second are its transactions per second.
+const HEADLINE: Record<Scenario, MetricName> = { pps: "pps", "udp-rr": "tps", iops: "iops", http: "tps" };
 
 export function headlineMetric(scenario: string): MetricName {
   return HEADLINE[scenario as Scenario] ?? "pps";

@@ -87,6 +87,20 @@ describe.each(transports)("http server [$name]", (transport) => {
     return c;
   }
 
+  /** A keep-alive server (60 s) with one idle connection (one request answered) and one busy one (a request held). */
+  async function idleAndBusy() {
+    const held: ServerResponse[] = [];
+    const server = http.createServer({ keepAliveTimeout: 60_000 }, handler(held));
+    const port = await start(server);
+    const idle = await client(port);
+    idle.write(request("/"));
+    expect(await idle.read(fixedResponse(HELLO, 60).length)).toEqual(fixedResponse(HELLO, 60));
+    const busy = await client(port);
+    busy.write(request("/hold"));
+    await until("the held request", () => held.length === 1);
+    return { server, idle, busy, held };
+  }
+
   it.skipIf(transport.skip !== null)(`address(), listening and close(cb) behave as after listen()${transport.skip ? ` (skipped: ${transport.skip})` : ""}`, async () => {
     const server = http.createServer(handler());
     let listeningEvents = 0;
@@ -146,15 +160,7 @@ describe.each(transports)("http server [$name]", (transport) => {
   });
 
   it.skipIf(transport.skip !== null)("closeIdleConnections() closes idle keep-alive sockets and spares one with a request in flight", async () => {
-    const held: ServerResponse[] = [];
-    const server = http.createServer({ keepAliveTimeout: 60_000 }, handler(held));
-    const port = await start(server);
-    const idle = await client(port);
-    idle.write(request("/"));
-    expect(await idle.read(fixedResponse(HELLO, 60).length)).toEqual(fixedResponse(HELLO, 60));
-    const busy = await client(port);
-    busy.write(request("/hold"));
-    await until("the held request", () => held.length === 1);
+    const { server, idle, busy, held } = await idleAndBusy();
 
     server.closeIdleConnections();
     await until("the idle socket to close", () => idle.closed);
@@ -236,15 +242,7 @@ describe.each(transports)("http server [$name]", (transport) => {
   });
 
   it.skipIf(transport.skip !== null)("close() with keep-alive connections: idle ones close at once, a busy one finishes its response, cb when the last goes", async () => {
-    const held: ServerResponse[] = [];
-    const server = http.createServer({ keepAliveTimeout: 60_000 }, handler(held));
-    const port = await start(server);
-    const idle = await client(port);
-    idle.write(request("/"));
-    expect(await idle.read(fixedResponse(HELLO, 60).length)).toEqual(fixedResponse(HELLO, 60));
-    const busy = await client(port);
-    busy.write(request("/hold"));
-    await until("the held request", () => held.length === 1);
+    const { server, idle, busy, held } = await idleAndBusy();
 
     const events: string[] = [];
     server.close((err) => events.push(err ? `close error ${err.message}` : "close cb"));

@@ -1,0 +1,135 @@
+// The http scenario: the same node:http handler served by each server process in turn (A B C A B C
+// per case), load from wrk on its own CPU. Server CPU and RSS come from /proc for the wrk window.
+import { spawn, type ChildProcessByStdio } from "node:child_process";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
+import { fileURLToPath } from "node:url";
+import type { Progress } from "../pps/run.js";
+import { summarize } from "../pps/run.js";
+import type { Run, ScenarioResult } from "../schema.js";
+import { processCpuNs, processRssKiB } from "./proc.js";
+import type { HttpServerName } from "./servers.js";
+import { runWrk, type WrkResult } from "./wrk.js";
+
+export const HTTP_MODES = ["keep-alive", "close"] as const;
+export type HttpMode = (typeof HTTP_MODES)[number];
+
+export interface HttpCase {
+  mode: HttpMode;
+  connections: number;
+  body: number;
+}
+
+export interface HttpParams {
+  servers: HttpServerName[];
+  cases: HttpCase[];
+  duration: number;
+  warmup: number;
+  runs: number;
+  wrkThreads: number;
+  cpuClient: number[];
+  cpuServer: number;
+  host: string;
+}
+
+interface ServerProcess {
+  name: HttpServerName;
+  child: ChildProcessByStdio<Writable, Readable, null>;
+  port: number;
+  backend: string;
+}
+
+const serverScript = fileURLToPath(new URL("./server.js", import.meta.url));
+
+async function startServer(name: HttpServerName, cpu: number, host: string): Promise<ServerProcess> {
+  const argv = [process.execPath, serverScript, name, host];
+  const [cmd, ...args] = cpu >= 0 ? ["taskset", "-c", String(cpu), ...argv] : argv;
+  const child = spawn(cmd!, args, { stdio: ["pipe", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout });
+  const first = await Promise.race([
+    once(lines, "line").then(([l]) => l as string),
+    once(child, "exit").then(([code]) => Promise.reject(new Error(`the ${name} server exited with ${code} before listening`))),
+  ]);
+  lines.close();
+  const { port, backend } = JSON.parse(first) as { port: number; backend: string };
+  return { name, child, port, backend };
+}
+
+async function stopServer(s: ServerProcess): Promise<void> {
+  if (s.child.exitCode !== null) return;
+  const exited = once(s.child, "exit");
+  s.child.stdin.end();
+  const timer = setTimeout(() => s.child.kill("SIGKILL"), 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function path(body: number): string {
+  return body === 13 ? "/" : "/16k";
+}
+
+export function caseParams(c: HttpCase, p: HttpParams): Record<string, number | string | boolean> {
+  return { mode: c.mode, connections: c.connections, body: c.body, duration: p.duration, wrkThreads: Math.min(p.wrkThreads, c.connections) };
+}
+
+function toRun(w: WrkResult, cpuNs: number, rssKiB: number, round: number, backend: string): Run {
+  const errors = w.errors.connect + w.errors.read + w.errors.write + w.errors.timeout;
+  return {
+    round,
+    tps: w.requests / w.seconds,
+    packets: w.requests,
+    seconds: w.seconds,
+    cpuNsPerPacket: w.requests > 0 ? cpuNs / w.requests : null,
+    receiverBusy: cpuNs / (w.seconds * 1e9),
+    kernel: null,
+    extra: {
+      p50Us: w.latencyUs.p50,
+      p90Us: w.latencyUs.p90,
+      p99Us: w.latencyUs.p99,
+      p999Us: w.latencyUs.p999,
+      maxUs: w.latencyUs.max,
+      meanUs: w.latencyUs.mean,
+      rssKiB,
+      bytes: w.bytes,
+      socketErrors: errors,
+      non2xx: w.errors.status,
+      backend,
+    },
+  };
+}
+
+export async function runHttp(p: HttpParams, progress: Progress): Promise<ScenarioResult[]> {
+  const servers: ServerProcess[] = [];
+  try {
+    for (const name of p.servers) servers.push(await startServer(name, p.cpuServer, p.host));
+    const total = p.runs * p.cases.length * servers.length;
+    let done = 0;
+    const runs = new Map<string, Run[]>();
+    const key = (c: HttpCase, s: string) => `${c.mode}/${c.connections}/${c.body}/${s}`;
+    for (let round = 0; round < p.runs; round++) {
+      for (const c of p.cases) {
+        for (const [i, s] of servers.entries()) {
+          progress(done, total, `${s.name} ${c.mode} c=${c.connections} ${c.body} B round ${round + 1}/${p.runs}`);
+          const load = { url: `http://${p.host}:${s.port}${path(c.body)}`, connections: c.connections, threads: p.wrkThreads, close: c.mode === "close", cpus: p.cpuClient };
+          if (p.warmup > 0) await runWrk({ ...load, seconds: p.warmup });
+          const cpuBefore = processCpuNs(s.child.pid!);
+          const w = await runWrk({ ...load, seconds: p.duration });
+          const cpuNs = processCpuNs(s.child.pid!) - cpuBefore;
+          const run = toRun(w, cpuNs, processRssKiB(s.child.pid!).rss, round * servers.length + i, s.backend);
+          const k = key(c, s.name);
+          runs.set(k, [...(runs.get(k) ?? []), run]);
+          progress(++done, total, s.name);
+        }
+      }
+    }
+    return p.cases.flatMap((c) =>
+      servers.map((s) => {
+        const r = runs.get(key(c, s.name))!;
+        return { scenario: "http" as const, receiver: s.name, params: caseParams(c, p), runs: r, summary: summarize(r, "tps") };
+      }),
+    );
+  } finally {
+    await Promise.all(servers.map(stopServer));
+  }
+}
