@@ -35,8 +35,6 @@ type Socket = Duplex & {
   remoteFamily?: string;
   localAddress?: string;
   localPort?: number;
-  setNoDelay?(noDelay?: boolean): unknown;
-  setKeepAlive?(enable?: boolean, initialDelay?: number): unknown;
 };
 
 /** net.Server's fields that its own methods read; stable since Node 0.x and used by cluster. */
@@ -47,10 +45,37 @@ interface ServerInternals {
   _unref?: boolean;
   _listeningId?: number;
   _emitCloseIfDrained(): void;
-  noDelay?: boolean;
-  keepAlive?: boolean;
-  /** seconds (net.Server stores it as given to the handle) */
-  keepAliveInitialDelay?: number;
+  allowHalfOpen: boolean;
+  pauseOnConnect: boolean;
+  noDelay: boolean;
+  keepAlive: boolean;
+  /** seconds (net.Server stores what its handle takes) */
+  keepAliveInitialDelay: number;
+  highWaterMark: number;
+}
+
+/** What each accepted socket gets from the server's own options (http.Server sets noDelay, allowHalfOpen). */
+export interface SocketOptions {
+  allowHalfOpen: boolean;
+  pauseOnConnect: boolean;
+  noDelay: boolean;
+  keepAlive: boolean;
+  /** milliseconds */
+  keepAliveInitialDelay: number;
+  highWaterMark: number;
+}
+
+/** The per-socket options net.Server would apply to the sockets it accepts: the listener applies them. */
+export function socketOptions(server: NetServer): SocketOptions {
+  const s = server as NetServer & ServerInternals;
+  return {
+    allowHalfOpen: s.allowHalfOpen,
+    pauseOnConnect: s.pauseOnConnect,
+    noDelay: s.noDelay,
+    keepAlive: s.keepAlive,
+    keepAliveInitialDelay: s.keepAliveInitialDelay * 1000,
+    highWaterMark: s.highWaterMark,
+  };
 }
 
 /** Stands in for net.Server's TCPWrap: the calls net.Server makes on its handle. */
@@ -70,7 +95,8 @@ export function listenerOf<L extends Listener = Listener>(server: NetServer): L 
 
 /**
  * Makes `server` listen through `listener`: every socket the listener accepts is counted and emitted
- * as the server's 'connection'; 'listening' (and `callback`) follow the listener's.
+ * as the server's 'connection'; 'listening' (and `callback`) follow the listener's. The listener
+ * applies socketOptions(server) to its sockets itself.
  */
 export function attach(server: NetServer, listener: Listener, options: ListenOptions, callback?: () => void): void {
   const s = server as NetServer & ServerInternals;
@@ -113,9 +139,6 @@ export function attach(server: NetServer, listener: Listener, options: ListenOpt
       s._connections--;
       s._emitCloseIfDrained();
     });
-    // What net.Server's onconnection does to each accepted handle.
-    if (s.noDelay) socket.setNoDelay?.(true);
-    if (s.keepAlive) socket.setKeepAlive?.(true, (s.keepAliveInitialDelay ?? 0) * 1000);
     server.emit("connection", socket);
   };
   // As net.Server: listening, address() and close() work from the moment the socket is bound.
@@ -147,5 +170,11 @@ export function attach(server: NetServer, listener: Listener, options: ListenOpt
   listener.once("listening", onListening);
   listener.on("error", onError);
   (server as unknown as Record<symbol, unknown>)[kListener] = listener;
-  listener.listen(options);
+  try {
+    listener.listen(options);
+  } catch (err) {
+    detach();
+    listener.off("error", onError);
+    throw err;
+  }
 }

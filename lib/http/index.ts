@@ -1,1 +1,1 @@
-export { attach, listenerOf, type Listener, type ListenOptions } from "./attach.js";
+export { attach, listenerOf, socketOptions, type Listener, type ListenOptions, type SocketOptions } from "./attach.js";

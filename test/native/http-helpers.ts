@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import net from "node:net";
-import { attach } from "ringpoll/http";
+import { attach, socketOptions } from "ringpoll/http";
 
 export const HOST = "127.0.0.1";
 
@@ -35,7 +35,7 @@ export const attachNodeNet: Transport = {
   name: "attach() over node:net",
   skip: null,
   start(server) {
-    attach(server, net.createServer({ allowHalfOpen: server.allowHalfOpen }), { port: 0, host: HOST });
+    attach(server, net.createServer(socketOptions(server)), { port: 0, host: HOST });
     return listening(server);
   },
 };
