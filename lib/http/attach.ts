@@ -116,7 +116,17 @@ export function attach(server: NetServer, listener: Listener, options: ListenOpt
     },
     close() {
       detach();
-      listener.close();
+      // net.Server's 'close' waits for its handle too: here, for the listener's own close.
+      let listenerClosed = false;
+      s._emitCloseIfDrained = function (this: ServerInternals) {
+        if (!listenerClosed) return;
+        delete (this as Partial<ServerInternals>)._emitCloseIfDrained;
+        this._emitCloseIfDrained();
+      };
+      listener.close(() => {
+        listenerClosed = true;
+        s._emitCloseIfDrained();
+      });
     },
     ref: () => void listener.ref(),
     unref: () => void listener.unref(),
