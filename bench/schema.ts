@@ -1,6 +1,11 @@
 // The result file every bench run writes and compare/report read (issue: the PPS and IOPS bench).
 // Change SCHEMA on any incompatible change; readers refuse other schemas with a clear message.
-export const SCHEMA = "ringpoll.bench.v1";
+// v2 (issues 13, 17): the file names its session, and `round` is the round number, so runs that took
+// turns can be paired. v1 files are still read: no session (each file is its own), never paired.
+import { randomUUID } from "node:crypto";
+
+export const SCHEMA = "ringpoll.bench.v2";
+export const SCHEMAS_READ = ["ringpoll.bench.v1", SCHEMA] as const;
 
 export type Scenario = "pps" | "udp-rr" | "iops" | "http";
 export type Metric = "pps" | "tps" | "iops";
@@ -15,8 +20,10 @@ export interface KernelCounters {
 
 /** One measured run of one receiver (or one IOPS job). */
 export interface Run {
-  /** 0-based position in the interleaved order (A B C A B C …) */
+  /** v2: 0-based round; every side measured once per round (A B C, then the next round). v1: position in the interleaved order */
   round: number;
+  /** v2: position of this run within its round (0 = measured first) */
+  slot?: number;
   pps?: number;
   tps?: number;
   iops?: number;
@@ -44,9 +51,26 @@ export interface ScenarioResult {
   summary: { median: number; cv: number };
 }
 
+/**
+ * One sitting of the bench: the runs measured together, on one boot, minutes apart at most. Files of
+ * one interleaved session (e.g. one per kernel from `matrix --interleave`) share the id.
+ */
+export interface Session {
+  id: string;
+  startedAt: string;
+  /** true when the sides took turns round by round, so runs of one round can be paired */
+  interleaved: boolean;
+}
+
+export function newSession(interleaved: boolean, startedAt = new Date()): Session {
+  return { id: randomUUID(), startedAt: startedAt.toISOString(), interleaved };
+}
+
 export interface ResultFile {
-  schema: typeof SCHEMA;
+  schema: (typeof SCHEMAS_READ)[number];
   createdAt: string;
+  /** absent in v1 files */
+  session?: Session;
   tool: { name: "ringpoll"; version: string; commit: string | null };
   /** true when run under QEMU TCG: timings are emulated, not comparable to hardware */
   emulated: boolean;

@@ -1,10 +1,11 @@
 // Interleaved A/B on one host: rounds of A B, then B A (so slow drift hits both sides alike), added
-// until every metric's CI half-width reaches the target, the round limit, or the time budget.
+// until every metric's CI half-width reaches the target, the round limit, or the time budget. Both
+// sides run in every round, so the comparison is paired by round (per-round log ratios).
 // The rule stops on precision, never on significance: stopping when p < 0.05 would inflate false
 // alarms, while the CI width does not depend on which side is ahead (docs/statistics.md).
 import type { Run } from "../schema.js";
 import { runValue, higherIsBetter, type MetricName } from "../compare/metric.js";
-import { compareSamples, type SampleComparison } from "../compare/samples.js";
+import { comparePairedSamples, type SampleComparison } from "../compare/samples.js";
 
 export interface AbSide {
   label: string;
@@ -50,14 +51,24 @@ export function halfWidthPercent(ci: [number, number]): number {
   return (Math.sqrt(ci[1] / ci[0]) - 1) * 100;
 }
 
-function values(runs: Run[], metric: MetricName): number[] {
-  return runs.map((r) => runValue(r, metric)).filter((v): v is number => typeof v === "number");
+/** Values of the rounds where both runs have one (a run without packets drops its round). */
+function pairs(a: Run[], b: Run[], metric: MetricName): [number[], number[]] {
+  const x: number[] = [];
+  const y: number[] = [];
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const [va, vb] = [runValue(a[i], metric), runValue(b[i], metric)];
+    if (typeof va === "number" && typeof vb === "number") {
+      x.push(va);
+      y.push(vb);
+    }
+  }
+  return [x, y];
 }
 
 export function compareRuns(a: Run[], b: Run[], metrics: MetricName[], targetPercent: number): MetricComparison[] {
   return metrics.map((metric) => ({
     metric,
-    comparison: compareSamples(values(a, metric), values(b, metric), { higherIsBetter: higherIsBetter(metric), targetPercent }),
+    comparison: comparePairedSamples(...pairs(a, b, metric), { higherIsBetter: higherIsBetter(metric), targetPercent }),
   }));
 }
 
@@ -94,7 +105,7 @@ export async function runAb(a: AbSide, b: AbSide, opts: AbOptions): Promise<AbOu
     const reason = stopReason(state, round ? state.seconds / round : 0, opts);
     if (reason) return { rounds: round, seconds: state.seconds, stopReason: reason, a: runsA, b: runsB, comparisons };
     const order = round % 2 === 0 ? [a, b] : [b, a];
-    for (const side of order) (side === a ? runsA : runsB).push(await side.measure(round));
+    for (const [slot, side] of order.entries()) (side === a ? runsA : runsB).push({ ...(await side.measure(round)), slot });
     comparisons = compareRuns(runsA, runsB, opts.metrics, opts.targetPercent);
     opts.onRound?.({ rounds: round + 1, seconds: now() - start, halfWidth: widest(comparisons) });
   }

@@ -11,7 +11,7 @@ import { higherIsBetter, type MetricName } from "../compare/metric.js";
 import { captureEnv } from "../env.js";
 import { createNetnsPair, netnsAvailable } from "../netns.js";
 import { summarize } from "../pps/run.js";
-import { SCHEMA, type ResultFile, type ScenarioResult } from "../schema.js";
+import { newSession, SCHEMA, type ResultFile, type ScenarioResult } from "../schema.js";
 import { emitReport, metricList } from "./compare.js";
 
 const nproc = availableParallelism();
@@ -41,6 +41,7 @@ interface AbFlags {
   markdown?: string;
   junit?: string;
   failOnRegression?: number;
+  progress: boolean;
 }
 
 function cpuList(text: string): number[] {
@@ -57,14 +58,16 @@ function toComparisons(outcome: AbOutcome, a: SideSpec, b: SideSpec, base: PpsBa
     metric,
     higherIsBetter: higherIsBetter(metric),
     ...comparison,
-    base: { file: `A: ${describeSide(a)}`, kernel, emulated, ...comparison.base },
-    head: { file: `B: ${describeSide(b)}`, kernel, emulated, ...comparison.head },
+    base: { file: `A: ${describeSide(a)}`, files: [], kernel, emulated, ...comparison.base },
+    head: { file: `B: ${describeSide(b)}`, files: [], kernel, emulated, ...comparison.head },
+    sessions: null,
+    withheld: false,
     badInput: false,
     notes: [`${outcome.rounds} interleaved rounds in ${outcome.seconds.toFixed(0)} s; stopped: ${outcome.stopReason}`],
   }));
 }
 
-function resultFile(outcome: AbOutcome, sides: [SideSpec, SideSpec], base: PpsBase): ResultFile {
+function resultFile(outcome: AbOutcome, sides: [SideSpec, SideSpec], base: PpsBase, started: Date): ResultFile {
   const env = captureEnv({ sender: base.cpuSender, receiver: base.cpuReceiver }, base.senders + 1);
   const results: ScenarioResult[] = (["A", "B"] as const).map((name, i) => {
     const runs = i === 0 ? outcome.a : outcome.b;
@@ -76,7 +79,7 @@ function resultFile(outcome: AbOutcome, sides: [SideSpec, SideSpec], base: PpsBa
       summary: summarize(runs, "pps"),
     };
   });
-  return { schema: SCHEMA, createdAt: new Date().toISOString(), tool: { name: "ringpoll", version: env.versions.ringpoll, commit: env.versions.commit }, emulated: env.emulated, env, results };
+  return { schema: SCHEMA, createdAt: new Date().toISOString(), session: newSession(true, started), tool: { name: "ringpoll", version: env.versions.ringpoll, commit: env.versions.commit }, emulated: env.emulated, env, results };
 }
 
 async function ab(opts: AbFlags): Promise<number> {
@@ -109,6 +112,7 @@ async function ab(opts: AbFlags): Promise<number> {
     const a = await ppsSide("A", specA, base);
     const b = await ppsSide("B", specB, base);
     console.error(`ab: A = ${describeSide(specA)}, B = ${describeSide(specB)}; rounds until the CI half-width is ≤ ${opts.halfWidth} % (${opts.minRounds}–${opts.maxRounds} rounds, budget ${opts.budget} s)`);
+    const started = new Date();
     const outcome = await runAb(a, b, {
       metrics,
       minRounds: opts.minRounds,
@@ -116,9 +120,9 @@ async function ab(opts: AbFlags): Promise<number> {
       halfWidthPercent: opts.halfWidth,
       budgetSeconds: opts.budget,
       targetPercent: opts.target,
-      onRound: (s) => console.error(`ab: round ${s.rounds}, ${s.seconds.toFixed(0)} s, CI half-width ${s.halfWidth === null ? "–" : `${s.halfWidth.toFixed(2)} %`}`),
+      onRound: (s) => opts.progress && console.error(`ab: round ${s.rounds}, ${s.seconds.toFixed(0)} s, CI half-width ${s.halfWidth === null ? "–" : `${s.halfWidth.toFixed(2)} %`}`),
     });
-    const file = resultFile(outcome, [specA, specB], base);
+    const file = resultFile(outcome, [specA, specB], base, started);
     if (opts.out) {
       mkdirSync(dirname(opts.out), { recursive: true });
       writeFileSync(opts.out, JSON.stringify(file, null, 2) + "\n");
@@ -158,6 +162,7 @@ export function registerAb(program: Command): void {
     .option("--out <file>", "also write both sides' runs as a result file")
     .option("--markdown <file>", "write a markdown summary (also appended to $GITHUB_STEP_SUMMARY when set)")
     .option("--junit <file>", "write JUnit XML, one testcase per metric")
+    .option("--no-progress", "no line per round on stderr")
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .action(async (opts: AbFlags) => {
       try {

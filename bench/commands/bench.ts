@@ -12,7 +12,7 @@ import { createNetnsPair, netnsAvailable, type NetnsPair } from "../netns.js";
 import { progressBar } from "../progress.js";
 import { PPS_RECEIVERS, runPps } from "../pps/run.js";
 import { RR_SERVERS, runRr, type RrServer } from "../pps/udp-rr.js";
-import { SCHEMA, type ResultFile, type ScenarioResult } from "../schema.js";
+import { newSession, SCHEMA, type ResultFile, type ScenarioResult } from "../schema.js";
 import { formatTable } from "../table.js";
 
 /** Bad input found after option parsing: one line on stderr, exit 2. */
@@ -97,6 +97,8 @@ function writeResults(scenario: string, results: ScenarioResult[], opts: Common,
   const file: ResultFile = {
     schema: SCHEMA,
     createdAt: new Date().toISOString(),
+    // one process = one session; several receivers took turns round by round
+    session: newSession(results.length > 1, new Date(Date.now() - process.uptime() * 1000)),
     tool: { name: "ringpoll", version: env.versions.ringpoll, commit: env.versions.commit },
     emulated: env.emulated,
     env,

@@ -9,9 +9,14 @@ export function failsGate(c: Pick<Comparison, "significant" | "regressionPercent
   return c.significant === true && c.regressionPercent !== null && c.regressionPercent > thresholdPercent;
 }
 
-/** 2 when any comparison has unusable data, 1 when the gate is set and fails, 0 otherwise. */
+/**
+ * 2 when any comparison has unusable data, or the gate is set and a verdict was withheld (one session
+ * per side, no noise profile: a gate that cannot judge must not pass quietly); 1 when the gate fails;
+ * 0 otherwise.
+ */
 export function exitCode(comparisons: readonly Comparison[], thresholdPercent: number | undefined): number {
   if (comparisons.some((c) => c.badInput)) return 2;
+  if (thresholdPercent !== undefined && comparisons.some((c) => c.withheld)) return 2;
   if (thresholdPercent !== undefined && comparisons.some((c) => failsGate(c, thresholdPercent))) return 1;
   return 0;
 }

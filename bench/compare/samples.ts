@@ -153,7 +153,7 @@ export function compareSamples(base: readonly number[], head: readonly number[],
   };
 }
 
-function verdictOf(significant: boolean, ratio: number, higherIsBetter: boolean): Verdict {
+export function verdictOf(significant: boolean, ratio: number, higherIsBetter: boolean): Verdict {
   if (!significant) return "no detectable difference";
   return (higherIsBetter ? ratio > 1 : ratio < 1) ? "faster" : "slower";
 }

@@ -11,12 +11,31 @@ function side(c: Comparison, which: "base" | "head", label: string, width: numbe
   return `  ${which}  ${label.padEnd(width)}  median ${value(c.metric, s.median).padEnd(10)} CV ${cv.padEnd(7)} runs ${s.runs}`;
 }
 
+/** Which analysis the comparison used and on what, in words. */
+export function analysisLine(c: Comparison): string {
+  const s = c.sessions;
+  const noise = s && (s.withinPercent !== null || s.betweenPercent !== null)
+    ? `; noise within a session ${s.withinPercent === null ? "–" : `${pct(s.withinPercent)} %`}, between sessions ${s.betweenPercent === null ? "not measurable here" : `${pct(s.betweenPercent)} %`}`
+    : "";
+  switch (c.analysis) {
+    case "paired":
+      return `paired by round (${c.pairs} rounds of one interleaved session${c.correlation == null ? "" : `, correlation ${c.correlation.toFixed(2)}`})`;
+    case "unpaired":
+      return `unpaired runs (Welch on logs)${s && s.base === 1 && s.head === 1 ? ", one session" : ""}${noise}`;
+    case "sessions":
+      return `${s ? `${s.base} vs ${s.head} sessions` : "sessions"}${c.verdict === "no verdict" ? "" : ", Welch on session means"}${noise}`;
+    case "profile":
+      return `one session per side${s ? ` (${s.base} vs ${s.head})` : ""} with the host's between-session noise from ringpoll calibrate${noise}`;
+  }
+}
+
 export function comparisonText(c: Comparison): string {
   const labels = sideLabels(c);
   const width = Math.max(labels.base.length, labels.head.length);
   const lines = [`${describeResult(c)} — ${c.metric}${c.higherIsBetter ? "" : " (lower is better)"}`, side(c, "base", labels.base, width), side(c, "head", labels.head, width)];
+  lines.push(`  analysis: ${analysisLine(c)}`);
   if (c.ratio !== null && c.ci !== null) {
-    const rank = c.crossCheck ? `  (Mann-Whitney p ${pValue(c.crossCheck.pValue)})` : "";
+    const rank = c.crossCheck ? `  (${c.crossCheck.method === "mann-whitney" ? "Mann-Whitney" : "Wilcoxon signed-rank"} p ${pValue(c.crossCheck.pValue)})` : "";
     lines.push(`  ratio head/base ${c.ratio.toFixed(4)} (95 % CI ${c.ci[0].toFixed(4)}–${c.ci[1].toFixed(4)})  p ${pValue(c.pValue)}${rank}`);
   }
   lines.push(`  → ${verdictSentence(c, labels.head, labels.base)}`);
@@ -46,6 +65,8 @@ export function reportText(report: CompareReport, thresholdPercent?: number): st
 
 export function gateLine(report: CompareReport, thresholdPercent: number): string {
   const failing = report.comparisons.filter((c) => failsGate(c, thresholdPercent));
+  const withheld = report.comparisons.filter((c) => c.withheld);
+  if (failing.length === 0 && withheld.length) return `gate: NO VERDICT — one session per side and no noise profile for ${withheld.map((c) => `${describeResult(c)} ${c.metric}`).join(", ")} (record ≥ 3 sessions per side or run ringpoll calibrate)`;
   if (failing.length === 0) return `gate: pass (no significant regression beyond ${thresholdPercent} %)`;
   return `gate: FAIL — significant regression beyond ${thresholdPercent} % in ${failing.map((c) => `${describeResult(c)} ${c.metric} (${pct(c.regressionPercent!)} %)`).join(", ")}`;
 }

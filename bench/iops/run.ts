@@ -139,7 +139,8 @@ export async function runIops(p: IopsParams, progress: Progress): Promise<Scenar
       progress(done, total, `${e} round ${round + 1}/${p.runs}`);
       const w = e === "io_uring" ? await runNative(p) : e === "fs" ? await runFs(p) : await runFio(p);
       runs.get(e)!.push({
-        round: round * p.engines.length + p.engines.indexOf(e),
+        round,
+        slot: p.engines.indexOf(e),
         iops: w.count / w.seconds,
         packets: w.count,
         seconds: w.seconds,

@@ -122,7 +122,7 @@ export async function runPps(p: PpsParams, progress: Progress): Promise<Scenario
       progress(done, total, `${r} round ${round + 1}/${p.runs}`);
       const inject = injectNs.get(r) ?? 0;
       const w = isJs(r) ? await runJsReceiverWindow(p, r, p.duration) : await engine.pps({ ...baseOptions(p, r, p.duration), injectNs: inject });
-      runs.get(r)!.push(toRun(w, round * p.receivers.length + p.receivers.indexOf(r), p.injectPercent > 0 ? { injectNs: isJs(r) ? null : inject } : {}));
+      runs.get(r)!.push({ ...toRun(w, round, p.injectPercent > 0 ? { injectNs: isJs(r) ? null : inject } : {}), slot: p.receivers.indexOf(r) });
       progress(++done, total, r);
     }
   }

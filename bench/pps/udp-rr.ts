@@ -57,7 +57,8 @@ export async function runRr(p: RrParams, progress: Progress): Promise<ScenarioRe
       const w = await engine.udpRr(opts(s, p.duration, injectNs.get(s) ?? 0));
       // The server is the receiver here: its requests are the packets, its threads the CPU cost.
       runs.get(s)!.push({
-        round: round * p.servers.length + p.servers.indexOf(s),
+        round,
+        slot: p.servers.indexOf(s),
         tps: w.count / w.seconds,
         pps: w.secondary / w.seconds,
         packets: w.secondary,

@@ -14,23 +14,28 @@ describe("ab", () => {
     const out = join(mkdtempSync(join(tmpdir(), "ringpoll-ab-")), "ab.json");
     const r = spawnSync(
       process.execPath,
-      [cli, "ab", "--a", "receiver=recvmmsg", "--b", "receiver=epoll", "--duration", "0.2", "--warmup", "0.05", "--min-rounds", "3", "--max-rounds", "3", "--json", "--out", out],
+      [cli, "ab", "--a", "receiver=recvmmsg", "--b", "receiver=epoll", "--duration", "0.2", "--warmup", "0.05", "--min-rounds", "3", "--max-rounds", "3", "--json", "--out", out, "--no-progress"],
       { encoding: "utf8", timeout: 60_000 },
     );
-    expect(r.stderr).toMatch(/round limit 3 reached|CI half-width/);
+    expect(r.stdout).toMatch(/round limit 3 reached|CI half-width/);
+    // --no-progress: no line per round
+    expect(r.stderr).not.toMatch(/ab: round \d/);
     expect(r.status).toBe(0);
     const { comparisons } = JSON.parse(r.stdout);
     expect(comparisons.map((c: { metric: string }) => c.metric)).toEqual(["pps", "cpuNsPerPacket"]);
     expect(comparisons[0]).toMatchObject({ receiver: "recvmmsg vs epoll", base: { runs: 3 }, head: { runs: 3 } });
     expect(comparisons[0].verdict).toMatch(/^(faster|slower|no detectable difference)$/);
     const file = JSON.parse(readFileSync(out, "utf8"));
-    expect(file.schema).toBe("ringpoll.bench.v1");
+    expect(file.schema).toBe("ringpoll.bench.v2");
+    expect(file.session.interleaved).toBe(true);
+    // both sides ran in every round: the comparison is paired by round
+    expect(comparisons[0]).toMatchObject({ analysis: "paired", pairs: 3, crossCheck: { method: "wilcoxon-signed-rank" } });
     expect(file.results.map((x: { receiver: string; params: { abSide: string } }) => [x.params.abSide, x.receiver])).toEqual([
       ["A", "recvmmsg"],
       ["B", "epoll"],
     ]);
     // A B, then B A: the run order alternates by round
-    expect(file.results[0].runs.map((x: { round: number }) => x.round)).toEqual([0, 1, 2]);
+    expect(file.results[0].runs.map((x: { round: number; slot: number }) => [x.round, x.slot])).toEqual([[0, 0], [1, 1], [2, 0]]);
     for (const run of file.results[1].runs) expect(run.packets).toBeGreaterThan(0);
   });
 });

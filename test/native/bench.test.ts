@@ -111,14 +111,20 @@ describe("ringpoll bench CLI", () => {
     }
   });
 
-  it("writes a result file that validates against ringpoll.bench.v1, with env and kernel counters", () => {
+  it("writes a result file that validates against ringpoll.bench.v2, with its session, env and kernel counters", () => {
     const out = join(tmp, "pps.json");
     const r = cli(["bench", "pps", "--receivers", "recvmmsg,js-epoll,dgram", "--flows", "2", "--duration", "0.3", "--warmup", "0.1", "--runs", "2", "--out", out, "--no-progress"]);
     expect(r.status, r.stderr).toBe(0);
     const { data } = loadResultFile(out);
     expect(data.results.map((x) => x.receiver)).toEqual(["recvmmsg", "js-epoll", "dgram"]);
-    // Interleaved: rounds of one receiver are spread over the whole run.
-    expect(data.results[0]!.runs.map((x) => x.round)).toEqual([0, 3]);
+    // Interleaved: every receiver runs once per round, in a fixed slot, so runs of a round can be paired.
+    expect(data.schema).toBe("ringpoll.bench.v2");
+    expect(data.session).toMatchObject({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), interleaved: true });
+    expect(data.results.map((res) => res.runs.map((x) => [x.round, x.slot]))).toEqual([
+      [[0, 0], [1, 0]],
+      [[0, 1], [1, 1]],
+      [[0, 2], [1, 2]],
+    ]);
     const raw = JSON.parse(readFileSync(out, "utf8"));
     expect(raw.env.kernel.release).toBeTypeOf("string");
     expect(raw.env.vulnerabilities).toBeTypeOf("object");

@@ -11,6 +11,7 @@ export interface CliResult {
 }
 
 export function ringpoll(args: string[], env: Record<string, string | undefined> = {}): CliResult {
-  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...process.env, GITHUB_STEP_SUMMARY: undefined, ...env }, timeout: 60_000 });
+  // no noise profile from the user's ~/.config unless a test names one
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: "utf8", env: { ...process.env, GITHUB_STEP_SUMMARY: undefined, RINGPOLL_NOISE_PROFILE: "/nonexistent/noise-profile.json", ...env }, timeout: 60_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

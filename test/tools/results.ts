@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ResultFile, Run, ScenarioResult } from "../../bench/schema.js";
+import type { NoiseProfile } from "../../bench/compare/profile.js";
 
 /** mulberry32: small seeded PRNG so every test sees the same data. */
 export function rng(seed: number): () => number {
@@ -65,4 +66,20 @@ export function writeJson(dir: string, name: string, data: unknown): string {
   const path = join(dir, name);
   writeFileSync(path, JSON.stringify(data));
   return path;
+}
+
+/**
+ * A noise profile saying sessions of this host differ by `betweenPercent` (log-scale SD, percent):
+ * with a tiny value, one-session-per-side comparisons behave like the plain Welch test.
+ */
+export function noiseProfile(dir: string, betweenPercent = 0.01, name = "noise-profile.json"): string {
+  const entry = (scenario: string, metric: "pps" | "tps" | "iops" | "cpuNsPerPacket") => ({ scenario, receiver: "epoll", params: {}, metric, within: 0.02 ** 2, between: (betweenPercent / 100) ** 2, dfBetween: 1000, sessions: 1001, runs: 10010 });
+  const profile: NoiseProfile = {
+    schema: "ringpoll.noise.v1",
+    createdAt: "2026-01-01T00:00:00.000Z",
+    host: { hostname: "test", cpu: null, kernel: null, nproc: null },
+    files: [],
+    entries: [entry("pps", "pps"), entry("pps", "cpuNsPerPacket"), entry("udp-rr", "tps"), entry("udp-rr", "cpuNsPerPacket"), entry("iops", "iops"), entry("iops", "cpuNsPerPacket")],
+  };
+  return writeJson(dir, name, profile);
 }

@@ -1,47 +1,88 @@
-// validate:stats analysis on seeded sessions with known injected effects: trials are counted right,
-// false alarms stay rare, large slowdowns are always found, and the pooled ratio recovers the effect.
+// validate:stats analysis on seeded collections with known structure: rounds share most of their
+// noise, sessions differ by more than runs within a session, and the injected side costs 20 % more.
+// The analysis must show pairing's gain, the false alarms of runs taken as independent across
+// sessions, and that session-level analyses keep them near 5 %.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { analyse } from "../../bench/validate/analyse.js";
-import { runs, sample } from "./results.js";
+import { analyseDir } from "../../bench/validate/analyse.js";
+import { renderSummary } from "../../bench/validate/summary.js";
+import type { Run } from "../../bench/schema.js";
+import { normals, resultFile, runs, tmp, writeJson } from "./results.js";
 
-function session(cv: number, seed: number) {
-  const n = 100;
-  // throughput drops by 1/(1 + p) when each packet costs p % more
-  return {
-    a: runs(sample(seed, n, 1e6, cv)),
-    aa: runs(sample(seed + 1, n, 1e6, cv)),
-    injected: new Map([1.5, 5, 20].map((p, i) => [p, runs(sample(seed + 2 + i, n, 1e6 / (1 + p / 100), cv))])),
-  };
+/** `k` sessions × `n` rounds of A, A′ and +20 %: session offset sd 6 %, round noise sd 5 % shared, run noise 1 %. */
+function collection(k: number, n: number): string {
+  const dir = tmp();
+  mkdirSync(join(dir, "sessions"));
+  const z = normals(42);
+  for (let s = 0; s < k; s++) {
+    const offset = 0.06 * z();
+    const sides: Run[][] = [[], [], []];
+    for (let r = 0; r < n; r++) {
+      const shared = 0.05 * z();
+      [1, 1, 1 / 1.2].forEach((effect, i) => {
+        // cpuNsPerPacket = 1e9 / pps in these runs: +20 % CPU per packet is pps / 1.2
+        const [run] = runs([1e6 * effect * Math.exp(offset + shared + 0.01 * z())]);
+        sides[i].push({ ...run, round: r, slot: i });
+      });
+    }
+    const start = new Date(Date.UTC(2026, 0, 1, 0, s * 2));
+    const file = resultFile(
+      "6.18.0",
+      ["A", "A′", "+20 %"].map((name, i) => ({
+        scenario: "pps" as const,
+        receiver: "epoll",
+        params: { validateSide: name, injectPercent: i === 2 ? 20 : 0, injectNs: i === 2 ? 300 : 0, duration: 0.5 },
+        runs: sides[i],
+        summary: { median: 0, cv: 0 },
+      })),
+      { schema: "ringpoll.bench.v2", createdAt: new Date(start.getTime() + 90_000).toISOString(), session: { id: `s${s}`, startedAt: start.toISOString(), interleaved: true } },
+    );
+    writeJson(join(dir, "sessions"), `${String(s).padStart(3, "0")}.json`, file);
+  }
+  return dir;
 }
 
 describe("validate:stats analysis", () => {
-  it("splits the session into trials and finds what a 3 % CV allows", () => {
-    const f = analyse(session(0.03, 100), "pps", 5, 1.5);
-    expect(f.falseAlarms.trials).toBe(20);
-    expect(f.falseAlarms.hits).toBeLessThanOrEqual(3);
-    const [d15, d5, d20] = f.detection;
-    expect(d20.detected).toMatchObject({ hits: 20, trials: 20 });
-    expect(d20.wrongWay).toBe(0);
-    expect(d5.detected.hits).toBeGreaterThan(d15.detected.hits);
-    // the pooled 100-run ratio recovers the injected effect
-    expect(d20.ci![0]).toBeLessThan(1 / 1.2);
-    expect(d20.ci![1]).toBeGreaterThan(1 / 1.2);
-    // MDE with 5 runs per side at 3 % CV: (t.975 + t.8, df 8) · 0.03 · √(2/5) ≈ 5.4 %
-    expect(f.mdePerTrial!).toBeGreaterThan(3.5);
-    expect(f.mdePerTrial!).toBeLessThan(8);
-    expect(f.mdePooled!).toBeLessThan(f.mdePerTrial!);
-    expect(f.medianCv!).toBeCloseTo(0.03, 1);
+  const dir = collection(16, 20);
+  const summary = analyseDir(dir, 1.5);
+  const cpu = summary.figures.find((f) => f.metric === "cpuNsPerPacket")!;
+  const [paired, unpaired] = cpu.within;
+
+  it("reads the sessions and their timing", () => {
+    expect(summary).toMatchObject({ sessions: 16, rounds: 20 });
+    expect(summary.sessionSeconds).toBeCloseTo(90, 5);
+    expect(summary.abRoundsIn3Min).toBe(Math.floor(180 / (2 * (90 / 60))));
   });
 
-  it("reads cpuNsPerPacket as lower-is-better: more work per packet is a detected slowdown", () => {
-    const f = analyse(session(0.03, 200), "cpuNsPerPacket", 5, 1.5);
-    expect(f.detection[2].detected.hits).toBe(20);
-    expect(f.detection[2].measuredRatio!).toBeGreaterThan(1.15);
+  it("within a session: pairing shrinks the MDE and finds +20 % every time; A/A stays quiet", () => {
+    expect(paired.analysis).toBe("paired");
+    expect(paired.mde!).toBeLessThan(unpaired.mde! / 2);
+    expect(paired.detection[0].detected).toMatchObject({ hits: 16, trials: 16 });
+    expect(paired.falseAlarms.hits).toBeLessThanOrEqual(3);
+    expect(unpaired.falseAlarms.hits).toBeLessThanOrEqual(3);
+    expect(cpu.correlation!).toBeGreaterThan(0.9);
+    // the pooled, paired effect of the injection is the one put in
+    expect(cpu.produced[0].ci![0]).toBeLessThan(1.2);
+    expect(cpu.produced[0].ci![1]).toBeGreaterThan(1.2);
   });
 
-  it("at 15 % CV small effects go undetected and the runs needed say why", () => {
-    const f = analyse(session(0.15, 300), "pps", 5, 1.5);
-    expect(f.detection[0].detected.hits).toBeLessThanOrEqual(4);
-    expect(f.runsForTarget!).toBeGreaterThan(500);
+  it("across sessions: runs taken as independent cry wolf; the session-level analyses do not", () => {
+    const a = cpu.across!;
+    expect(a.sessions).toBe(16);
+    expect(a.betweenPercent).toBeGreaterThan(a.withinPercent / 2);
+    expect(a.naive.rate).toBeGreaterThan(0.3);
+    expect(a.profile.trials).toBe(120);
+    expect(a.profile.rate).toBeLessThan(0.12);
+    expect(a.three.falseAlarms.rate).toBeLessThan(0.12);
+    expect(a.three.detection[0].detected.rate).toBeGreaterThan(0.3);
+  });
+
+  it("renders both analyses side by side and the across-sessions table", () => {
+    const md = renderSummary(summary);
+    expect(md).toMatch(/\| cpuNsPerPacket \| paired \| \d+\/16 /);
+    expect(md).toMatch(/\| cpuNsPerPacket \| unpaired \| \d+\/16 /);
+    expect(md).toMatch(/#### Across sessions/);
+    expect(md).toMatch(/--from /);
   });
 });

@@ -1,0 +1,78 @@
+// validate:stats recording: separate sessions (one result file each, `gap` seconds apart) so the
+// analysis sees both the noise within a session and the noise between sessions. The injected work is
+// re-fitted after every session so its effect on CPU per packet converges on the one asked for
+// (bench/ab/inject-effect.ts). Everything is written as it comes: a cut-short collection still leaves
+// every finished session on disk.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { EffectFit } from "../ab/inject-effect.js";
+import { calibrateInject, type PpsBase } from "../ab/pps-sides.js";
+import { runValue } from "../compare/metric.js";
+import { captureEnv } from "../env.js";
+import type { Run } from "../schema.js";
+import { recordSession, type SideDef } from "./session.js";
+
+export interface RecordOptions {
+  receiver: string;
+  inject: number[];
+  baseNs: number;
+  sessions: number;
+  rounds: number;
+  gapSeconds: number;
+  /** stop starting sessions after this many seconds in all */
+  budgetSeconds: number;
+  out: string;
+}
+
+/** Values of A and of the injected side in the rounds where both have CPU per packet. */
+function paired(a: Run[], b: Run[]): [number[], number[]] {
+  const byRound = new Map(b.map((r) => [r.round, r]));
+  const x: number[] = [];
+  const y: number[] = [];
+  for (const r of a) {
+    const [va, vb] = [runValue(r, "cpuNsPerPacket"), byRound.has(r.round) ? runValue(byRound.get(r.round)!, "cpuNsPerPacket") : "none"];
+    if (typeof va === "number" && typeof vb === "number") {
+      x.push(va);
+      y.push(vb);
+    }
+  }
+  return [x, y];
+}
+
+export async function record(base: PpsBase, o: RecordOptions): Promise<void> {
+  const start = performance.now();
+  const elapsed = () => (performance.now() - start) / 1000;
+  const dir = join(o.out, "sessions");
+  mkdirSync(dir, { recursive: true });
+  const fits: EffectFit[] = [];
+  for (const p of o.inject) {
+    let nominal = await calibrateInject(base, o.receiver, p, o.baseNs);
+    // a window without packets or CPU time gives no guess: fall back to 1 ns per percent
+    if (!(nominal > 0)) nominal = p;
+    fits.push(new EffectFit(p, nominal));
+  }
+  const env = () => captureEnv({ sender: base.cpuSender, receiver: base.cpuReceiver }, base.senders + 1);
+  let perSession = 0;
+  for (let i = 0; i < o.sessions; i++) {
+    if (i > 0 && elapsed() + o.gapSeconds + perSession > o.budgetSeconds) {
+      console.error(`validate:stats: budget ${o.budgetSeconds} s reached after ${i} sessions`);
+      break;
+    }
+    if (i > 0) await sleep(o.gapSeconds * 1000);
+    const sides: SideDef[] = [
+      { name: "A", injectPercent: 0, injectNs: 0 },
+      { name: "A′", injectPercent: 0, injectNs: 0 },
+      ...fits.map((f) => ({ name: `+${f.percent} %`, injectPercent: f.percent, injectNs: f.nextNs() })),
+    ];
+    const t0 = elapsed();
+    const file = await recordSession(base, { receiver: o.receiver, sides, baseNs: o.baseNs, rounds: o.rounds, budgetSeconds: Infinity, env });
+    perSession = elapsed() - t0;
+    writeFileSync(join(dir, `${String(i).padStart(3, "0")}.json`), JSON.stringify(file) + "\n");
+    const a = file.results[0].runs;
+    fits.forEach((f, j) => f.add(sides[2 + j].injectNs, ...paired(a, file.results[2 + j].runs), true));
+    writeFileSync(join(o.out, "calibration.json"), JSON.stringify(fits.map((f) => ({ percent: f.percent, nominalNs: f.nominalNs, slope: f.slope, nextNs: f.nextNs(), steps: f.steps })), null, 2) + "\n");
+    const fitted = fits.map((f) => `+${f.percent} %: ${f.nextNs().toFixed(0)} ns next`).join(", ");
+    console.error(`validate:stats: session ${i + 1}/${o.sessions}: ${a.length} rounds in ${perSession.toFixed(0)} s (${elapsed().toFixed(0)} s in all); ${fitted}`);
+  }
+}
