@@ -2,6 +2,7 @@
 // back to the kernel in batches (one native call per flush), never one call per packet.
 import { closedError, errnoError } from "./errors.js";
 import type { NativeBufferRing } from "./native.js";
+import * as validate from "./validate.js";
 
 export interface BufferRingOptions {
   /** number of buffers, a power of two up to 32768 */
@@ -45,6 +46,7 @@ export class BufferRing {
 
   /** Give buffer `bid` back to the kernel (batched: flushed before the loop next waits). */
   recycle(bid: number): void {
+    validate.integer("bid", bid, 0, this.count - 1);
     if (this.#native === null) return;
     this.#pending[this.#pendingCount++] = bid;
     if (!this.#flushScheduled) {
@@ -60,6 +62,18 @@ export class BufferRing {
     const r = this.#native.recycle(this.#pending, this.#pendingCount);
     this.#pendingCount = 0;
     if (r < 0) throw errnoError(-r, "io_uring buf_ring_add");
+  }
+
+  /**
+   * Buffers the kernel can pick now (recycled ones flushed first): `count` when none is held.
+   * Needs Linux 6.8 (IORING_REGISTER_PBUF_STATUS); EINVAL before.
+   */
+  available(): number {
+    this.requireOpen();
+    this.flush();
+    const r = this.#native!.available();
+    if (r < 0) throw errnoError(-r, "io_uring_register_pbuf_status");
+    return r;
   }
 
   /** @internal the IoUring unregisters its rings when it closes */

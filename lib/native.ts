@@ -50,6 +50,7 @@ export interface NativeUringProbe {
 export interface NativeBufferRing {
   recycle(bids: Uint16Array, count: number): number;
   unregister(): number;
+  available(): number;
 }
 
 export interface NativeRing {

@@ -3,7 +3,7 @@
 // cancelled when the consumer stops.
 import type { BufferRing } from "./buffer-ring.js";
 import { abortError, errnoError } from "./errors.js";
-import { IORING_CQE_F_MORE, errno } from "./uring-constants.js";
+import { IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, errno } from "./uring-constants.js";
 import type { IoUringStats } from "./uring/io-uring.js";
 
 /**
@@ -74,6 +74,10 @@ export class MultishotIterator<T> implements AsyncIterableIterator<T> {
   #onCqe(res: number, flags: number): void {
     const more = (flags & IORING_CQE_F_MORE) !== 0;
     if (!more) this.#active = false;
+    if (this.#finished && (flags & IORING_CQE_F_BUFFER) !== 0) {
+      // Data that arrived after the consumer stopped: nobody will see it, the buffer goes back.
+      this.#h.bufferRing?.recycle(flags >>> IORING_CQE_BUFFER_SHIFT);
+    }
     if (res >= 0 && !this.#finished) {
       this.#push(this.#h.toItem(res, flags));
     } else if (res === -errno.ENOBUFS) {

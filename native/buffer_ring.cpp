@@ -1,6 +1,8 @@
 #include "buffer_ring.hpp"
 
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -9,7 +11,8 @@
 Napi::Function BufferRing::Init(Napi::Env env) {
   return DefineClass(env, "BufferRing",
                      {InstanceMethod<&BufferRing::Recycle>("recycle"),
-                      InstanceMethod<&BufferRing::Unregister>("unregister")});
+                      InstanceMethod<&BufferRing::Unregister>("unregister"),
+                      InstanceMethod<&BufferRing::Available>("available")});
 }
 
 BufferRing::BufferRing(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BufferRing>(info) {}
@@ -73,6 +76,24 @@ Napi::Value BufferRing::Unregister(const Napi::CallbackInfo& info) {
   if (r < 0) return Napi::Number::New(info.Env(), r);
   Detach();
   return Napi::Number::New(info.Env(), 0);
+}
+
+// available() -> buffers the kernel can still pick (our tail minus the kernel's head) or -errno.
+// IORING_REGISTER_PBUF_STATUS is 6.8+; liburing 2.3 has no wrapper for it.
+Napi::Value BufferRing::Available(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (ring_ == nullptr) return Napi::Number::New(env, -EBADF);
+  struct {
+    uint32_t bufGroup;
+    uint32_t head;
+    uint32_t resv[8];
+  } status{};
+  status.bufGroup = bgid_;
+  constexpr unsigned kRegisterPbufStatus = 26;
+  long r = syscall(__NR_io_uring_register, ring_->ring_fd, kRegisterPbufStatus, &status, 1);
+  if (r < 0) return Napi::Number::New(env, -errno);
+  uint16_t tail = IO_URING_READ_ONCE(entries_->tail);
+  return Napi::Number::New(env, static_cast<uint16_t>(tail - status.head));
 }
 
 void BufferRing::Detach(bool teardown) {

@@ -22,6 +22,7 @@ class BufferRing : public Napi::ObjectWrap<BufferRing> {
  private:
   Napi::Value Recycle(const Napi::CallbackInfo& info);
   Napi::Value Unregister(const Napi::CallbackInfo& info);
+  Napi::Value Available(const Napi::CallbackInfo& info);
   void Free(bool teardown = false);
 
   io_uring* ring_ = nullptr;

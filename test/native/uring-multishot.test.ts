@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { sys, type Lease } from "ringpoll";
-import { Fds } from "./helpers.js";
+import { Fds, turns } from "./helpers.js";
 import { Rings, configs } from "./uring-configs.js";
 
 const fds = new Fds();
@@ -135,7 +135,54 @@ describe.each(configs)("multishot [%s]", (_name, options) => {
   });
 });
 
+/** Kernel 6.8+ reports a buffer ring's head (IORING_REGISTER_PBUF_STATUS); older ones do not. */
+function pbufStatus(): boolean {
+  const ring = rings.open();
+  const br = ring.createBufferRing({ count: 2, size: 8 });
+  try {
+    return br.available() === 2;
+  } catch (err) {
+    if ((err as { code?: string }).code === "EINVAL") return false;
+    throw err;
+  }
+}
+const hasPbufStatus = pbufStatus();
+rings.closeAll();
+
+describe.each(configs)("multishot buffers after the loop ends [%s]", (_name, options) => {
+  it.skipIf(!hasPbufStatus)("data that arrives after break goes back to the ring (kernel 6.8+ for the count)", async () => {
+    const ring = rings.open(options);
+    const a = fds.udp();
+    const b = fds.udp();
+    const br = ring.createBufferRing({ count: 16, size: 64 });
+    for (let round = 0; round < 8; round++) {
+      send(a.fd, b.port, 4, `r${round}-`);
+      for await (const _ of ring.recvMultishot(b.fd, br)) {
+        // Datagrams sent now complete in the kernel after the loop has ended, before the cancel.
+        send(a.fd, b.port, 4, `late${round}-`);
+        break;
+      }
+      for (let i = 0; i < 400 && ring.inflight > 0; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(ring.inflight).toBe(0);
+      expect(br.available()).toBe(br.count);
+      // Whatever the cancelled request left in the socket.
+      while (sys.read(b.fd, Buffer.alloc(64)) !== null);
+    }
+  });
+});
+
 describe("BufferRing", () => {
+  it("recycle() refuses a bid outside the ring at once, not from a later microtask", async () => {
+    const ring = rings.open();
+    const br = ring.createBufferRing({ count: 2, size: 8 });
+    for (const bid of [2, 7, -1, 1.5, 65536]) {
+      expect(() => br.recycle(bid)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE", message: expect.stringMatching(/for bid/) }));
+    }
+    expect(() => br.recycle("1" as unknown as number)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+    await turns(2); // a deferred error would surface here as an uncaught exception
+    br.close();
+  });
+
   it("refuses to unregister while a multishot request uses it, then unregisters", async () => {
     const ring = rings.open();
     const b = fds.udp();
