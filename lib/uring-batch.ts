@@ -1,7 +1,10 @@
 // The low-level batch API: SQEs described in typed arrays and queued in one native call; CQEs
 // handed over as typed-array views. No Promise or object per operation.
 import { IORING_OP, IOSQE_BUFFER_SELECT, TRACKED } from "./uring-constants.js";
+import { invalidArgValue, stateError } from "./errors.js";
 import * as validate from "./validate.js";
+
+const FIELDS = ["bufIndex", "bufOffset", "len", "off", "opFlags", "sqeFlags", "bufGroup", "ioprio"] as const;
 
 export interface SqeFields {
   /** registered buffer index (registerBuffers) for the data, or -1 */
@@ -61,21 +64,38 @@ export class SqeBatch {
     this.sqeFlags = new Uint8Array(buf, 37 * c, c);
   }
 
-  /** Append one SQE; `tag` (below 2^31) comes back in the CQE. Returns its index. */
+  /**
+   * Append one SQE; `tag` (below 2^31) comes back in the CQE. Returns its index. `fd` is a
+   * registered-file index with IOSQE_FIXED_FILE in `sqeFlags`, -1 for requests without one.
+   */
   push(opcode: number, fd: number, tag: number, fields: SqeFields = {}): number {
-    if (this.length === this.capacity) throw new RangeError(`SqeBatch is full (capacity ${this.capacity})`);
+    if (this.length === this.capacity) throw stateError(`SqeBatch is full (capacity ${this.capacity}): queue() it and clear() first`);
+    validate.integer("opcode", opcode, 0, 255);
+    validate.integer("fd", fd, -1, validate.INT32_MAX, "fd, fixed-file index or -1");
     validate.integer("tag", tag, 0, TRACKED - 1);
+    validate.object("fields", fields);
+    validate.knownKeys("fields", fields, FIELDS);
+    const bufIndex = fields.bufIndex === undefined ? -1 : validate.integer("fields.bufIndex", fields.bufIndex, -1, 65535);
+    const bufOffset = fields.bufOffset === undefined ? 0 : validate.uint32("fields.bufOffset", fields.bufOffset);
+    const len = fields.len === undefined ? 0 : validate.uint32("fields.len", fields.len);
+    const off = fields.off === undefined ? 0 : validate.integer("fields.off", fields.off, -1, Number.MAX_SAFE_INTEGER, "file position or -1");
+    const opFlags = fields.opFlags === undefined ? 0 : validate.mask("fields.opFlags", fields.opFlags);
+    const sqeFlags = fields.sqeFlags === undefined ? 0 : validate.integer("fields.sqeFlags", fields.sqeFlags, 0, 255, "IOSQE_* flag mask");
+    const bufGroup = fields.bufGroup === undefined ? -1 : validate.integer("fields.bufGroup", fields.bufGroup, 0, 65535);
+    const ioprio = fields.ioprio === undefined ? 0 : validate.integer("fields.ioprio", fields.ioprio, 0, 65535);
+    // The kernel reads both from one field (sqe->buf_index / buf_group).
+    if (bufGroup >= 0 && bufIndex >= 0) throw invalidArgValue("fields.bufGroup", "no bufGroup together with bufIndex", bufGroup);
     const i = this.length++;
     this.opcode[i] = opcode;
     this.fd[i] = fd;
-    this.bufIndex[i] = fields.bufIndex ?? -1;
-    this.bufOffset[i] = fields.bufOffset ?? 0;
-    this.len[i] = fields.len ?? 0;
-    this.off[i] = fields.off ?? 0;
-    this.opFlags[i] = fields.opFlags ?? 0;
-    this.sqeFlags[i] = (fields.sqeFlags ?? 0) | (fields.bufGroup !== undefined ? IOSQE_BUFFER_SELECT : 0);
-    this.bufGroup[i] = fields.bufGroup ?? 0;
-    this.ioprio[i] = fields.ioprio ?? 0;
+    this.bufIndex[i] = bufIndex;
+    this.bufOffset[i] = bufOffset;
+    this.len[i] = len;
+    this.off[i] = off;
+    this.opFlags[i] = opFlags;
+    this.sqeFlags[i] = sqeFlags | (bufGroup >= 0 ? IOSQE_BUFFER_SELECT : 0);
+    this.bufGroup[i] = bufGroup >= 0 ? bufGroup : 0;
+    this.ioprio[i] = ioprio;
     this.tag[i] = tag;
     return i;
   }

@@ -135,3 +135,38 @@ describe.each(configs)("batch API [%s]", (_name, options) => {
     expect(() => ring.queue(batch)).toThrow(expect.objectContaining({ code: "EFAULT" }));
   });
 });
+
+describe("SqeBatch.push", () => {
+  const bad = (code: string, name: string) => expect.objectContaining({ code, message: expect.stringContaining(`for ${name} `) });
+
+  it("refuses every column it cannot store as given, before anything is stored", () => {
+    const batch = new SqeBatch(4);
+    expect(() => batch.push(256, -1, 0)).toThrow(bad("ERR_INVALID_ARG_VALUE", "opcode"));
+    expect(() => batch.push(IORING_OP.READ, "x" as unknown as number, 0)).toThrow(bad("ERR_INVALID_ARG_TYPE", "fd"));
+    expect(() => batch.push(IORING_OP.READ, -2, 0)).toThrow(bad("ERR_INVALID_ARG_VALUE", "fd"));
+    expect(() => batch.push(IORING_OP.READ, 0, 0, { len: -1 })).toThrow(bad("ERR_INVALID_ARG_VALUE", "fields.len"));
+    expect(() => batch.push(IORING_OP.READ, 0, 0, { off: NaN })).toThrow(bad("ERR_INVALID_ARG_VALUE", "fields.off"));
+    expect(() => batch.push(IORING_OP.READ, 0, 0, { off: 2 ** 64 })).toThrow(bad("ERR_INVALID_ARG_VALUE", "fields.off"));
+    expect(() => batch.push(IORING_OP.READ, 0, 0, { bufIndex: 65536 })).toThrow(bad("ERR_INVALID_ARG_VALUE", "fields.bufIndex"));
+    expect(() => batch.push(IORING_OP.READ, 0, 0, { bufOffset: 1.5 })).toThrow(bad("ERR_INVALID_ARG_VALUE", "fields.bufOffset"));
+    expect(() => batch.push(IORING_OP.READ, 0, 0, { sqeFlags: 256 })).toThrow(bad("ERR_INVALID_ARG_VALUE", "fields.sqeFlags"));
+    expect(() => batch.push(IORING_OP.RECV, 0, 0, { bufGroup: -1 })).toThrow(bad("ERR_INVALID_ARG_VALUE", "fields.bufGroup"));
+    expect(() => batch.push(IORING_OP.RECV, 0, 0, { ioprio: 1 << 16 })).toThrow(bad("ERR_INVALID_ARG_VALUE", "fields.ioprio"));
+    expect(() => batch.push(IORING_OP.RECV, 0, 0, { opFlags: 2 ** 32 })).toThrow(bad("ERR_INVALID_ARG_VALUE", "fields.opFlags"));
+    expect(() => batch.push(IORING_OP.RECV, 0, 0, { bufGroup: 0, bufIndex: 0 })).toThrow(bad("ERR_INVALID_ARG_VALUE", "fields.bufGroup"));
+    expect(() => batch.push(IORING_OP.RECV, 0, 0, { lenght: 4 } as never)).toThrow(bad("ERR_INVALID_ARG_VALUE", "fields.lenght"));
+    expect(() => batch.push(IORING_OP.RECV, 0, 0, null as never)).toThrow(bad("ERR_INVALID_ARG_TYPE", "fields"));
+    expect(batch.length).toBe(0);
+    // What is valid is stored as given.
+    batch.push(IORING_OP.READ, 7, 3, { len: 2 ** 32 - 1, off: -1, opFlags: -1, bufIndex: 2, bufOffset: 5 });
+    expect([batch.opcode[0], batch.fd[0], batch.tag[0], batch.len[0], batch.off[0], batch.opFlags[0], batch.bufIndex[0], batch.bufOffset[0]]).toEqual([
+      IORING_OP.READ, 7, 3, 2 ** 32 - 1, -1, 2 ** 32 - 1, 2, 5,
+    ]);
+  });
+
+  it("a full batch is an error with a code", () => {
+    const batch = new SqeBatch(1);
+    batch.pushNops(1);
+    expect(() => batch.push(IORING_OP.NOP, -1, 1)).toThrow(expect.objectContaining({ code: "ERR_RINGPOLL_INVALID_STATE", message: expect.stringMatching(/full/) }));
+  });
+});
