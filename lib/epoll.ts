@@ -68,8 +68,7 @@ export class Epoll implements AsyncIterable<EpollBatch>, Disposable {
   #consumer: Consumer = null;
 
   constructor(options: EpollOptions = {}) {
-    validate.object("options", options);
-    validate.knownKeys("options", options, ["maxEvents"]);
+    validate.options("options", options, ["maxEvents"]);
     this.maxEvents = validate.integer("options.maxEvents", options.maxEvents ?? 1024, 1, 1 << 20);
     // SharedArrayBuffers cannot be detached, so native code keeps raw pointers to them.
     this.#events = new Uint32Array(new SharedArrayBuffer(4 * this.maxEvents));
@@ -135,7 +134,7 @@ export class Epoll implements AsyncIterable<EpollBatch>, Disposable {
   /** Deliver batches through the Node event loop: one call of `onBatch` per epoll_wait. */
   start(onBatch: (batch: EpollBatch) => void, options: StartOptions = {}): this {
     validate.func("onBatch", onBatch);
-    validate.object("options", options);
+    validate.options("options", options, ["onError"]);
     const onError = options.onError === undefined ? undefined : validate.func<(e: Error) => void>("options.onError", options.onError);
     const ep = this.#open();
     if (this.#consumer === "iterator") throw stateError("Epoll is being iterated; it has one consumer at a time");
@@ -188,7 +187,7 @@ export class Epoll implements AsyncIterable<EpollBatch>, Disposable {
 
   /** Batches as an async iterator; each batch's views are valid until the next iteration. */
   batches(options: BatchesOptions = {}): AsyncIterableIterator<EpollBatch> {
-    validate.object("options", options);
+    validate.options("options", options, ["signal"]);
     const signal = validate.abortSignal("options.signal", options.signal);
     const ep = this.#open();
     if (this.#consumer !== null) throw stateError("Epoll already has a consumer (start() or another iterator)");

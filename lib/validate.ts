@@ -57,3 +57,9 @@ export function knownKeys(name: string, value: object, keys: readonly string[]):
     if (!keys.includes(key)) throw invalidArgValue(`${name}.${key}`, `one of the options ${keys.join(", ")}`, key);
   }
 }
+
+/** An options object: a plain object whose keys are all known. */
+export function options<T extends object>(name: string, value: unknown, keys: readonly string[]): T {
+  knownKeys(name, object(name, value), keys);
+  return value as T;
+}

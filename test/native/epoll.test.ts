@@ -213,6 +213,15 @@ describe("errors", () => {
     expect(() => new Epoll({ maxEvents: 0 })).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE" }));
     expect(() => new Epoll({ maxEvent: 5 } as unknown as object)).toThrow(/options\.maxEvent/);
   });
+
+  it("start() and batches() refuse option keys they do not know (a typo is not ignored)", () => {
+    const ep = epoll();
+    const unknown = (key: string) => expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE", message: expect.stringContaining(`for options.${key} `) });
+    expect(() => ep.start(() => {}, { onErorr: () => {} } as never)).toThrow(unknown("onErorr"));
+    expect(() => ep.batches({ sginal: undefined } as never)).toThrow(unknown("sginal"));
+    // Nothing was started by the refused calls: the Epoll still takes a consumer.
+    ep.start(() => {}, { onError: () => {} }).stop();
+  });
 });
 
 describe("close()", () => {
