@@ -49,6 +49,8 @@ export interface ScenarioResult {
   params: Record<string, number | string | boolean>;
   runs: Run[];
   summary: { median: number; cv: number };
+  /** measured outside the timed runs (e.g. http --syscalls: kernel entries per request under strace) */
+  diagnostics?: Record<string, number | string | boolean | null | Record<string, number>>;
 }
 
 /**

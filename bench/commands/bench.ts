@@ -5,6 +5,7 @@ import { InvalidArgumentError, type Command } from "commander";
 import { captureEnv } from "../env.js";
 import { HTTP_MODES, runHttp, type HttpCase, type HttpMode } from "../http/run.js";
 import { HTTP_SERVERS, type HttpServerName } from "../http/servers.js";
+import { straceMissing } from "../http/syscalls.js";
 import { formatHttpTable } from "../http/table.js";
 import { wrkMissing } from "../http/wrk.js";
 import { IOPS_ENGINES, fioAvailable, runIops, type IopsEngine } from "../iops/run.js";
@@ -272,12 +273,15 @@ interface HttpFlags extends Common {
   wrkThreads: number;
   cpuClient: number[];
   cpuServer: number;
+  syscalls?: boolean;
 }
 
 async function http(opts: HttpFlags): Promise<void> {
   const missing = wrkMissing();
   if (missing) throw new BadInput(missing);
   if (opts.cpuClient.includes(opts.cpuServer)) throw new BadInput(`--cpu-client and --cpu-server share CPU ${opts.cpuServer}`);
+  const noStrace = opts.syscalls ? straceMissing() : null;
+  if (noStrace) throw new BadInput(`--syscalls: ${noStrace}`);
   const bodies = opts.body.map(Number);
   const cases: HttpCase[] = opts.modes.flatMap((mode) =>
     (mode === "close" ? [opts.churnConnections] : opts.connections).flatMap((connections) => bodies.map((body) => ({ mode, connections, body }))),
@@ -294,6 +298,7 @@ async function http(opts: HttpFlags): Promise<void> {
       cpuClient: opts.cpuClient,
       cpuServer: opts.cpuServer,
       host: "127.0.0.1",
+      syscalls: opts.syscalls === true,
     },
     bar.update,
   ).finally(() => bar.stop());
@@ -352,5 +357,6 @@ export function registerBench(program: Command): void {
     .option("--wrk-threads <n>", "wrk threads (each on the client CPUs)", integer("--wrk-threads", 1, 64), 1)
     .option("--cpu-client <cpus>", "CPU(s) for wrk", cpuList("--cpu-client"), DEFAULT_SENDER_CPU)
     .option("--cpu-server <cpu>", "CPU for the server process (-1 = unpinned)", integer("--cpu-server", -1, nproc - 1), DEFAULT_RECEIVER_CPU)
+    .option("--syscalls", "after the runs, one window per server and case under strace -c: syscalls per request (not timed)")
     .action((opts: HttpFlags) => guarded(() => http(opts)));
 }

@@ -10,6 +10,7 @@ import { summarize } from "../pps/run.js";
 import type { Run, ScenarioResult } from "../schema.js";
 import { processCpuNs, processRssKiB } from "./proc.js";
 import type { HttpServerName } from "./servers.js";
+import { countSyscalls } from "./syscalls.js";
 import { runWrk, type WrkResult } from "./wrk.js";
 
 export const HTTP_MODES = ["keep-alive", "close"] as const;
@@ -31,6 +32,8 @@ export interface HttpParams {
   cpuClient: number[];
   cpuServer: number;
   host: string;
+  /** one more window per server and case under strace: syscalls per request */
+  syscalls: boolean;
 }
 
 interface ServerProcess {
@@ -99,11 +102,22 @@ function toRun(w: WrkResult, cpuNs: number, rssKiB: number, round: number, backe
   };
 }
 
+/** Per request: all syscalls, and each one that reaches 0.01 per request (futex: threads waking, not I/O). */
+function syscallDiagnostics(calls: Record<string, number>, requests: number): ScenarioResult["diagnostics"] {
+  const perRequest: Record<string, number> = {};
+  let all = 0;
+  for (const [name, n] of Object.entries(calls)) {
+    all += n;
+    if (requests > 0 && n / requests >= 0.01) perRequest[name] = Number((n / requests).toFixed(3));
+  }
+  return { straceRequests: requests, syscallsPerRequest: requests > 0 ? Number((all / requests).toFixed(3)) : null, syscallsPerRequestByName: perRequest };
+}
+
 export async function runHttp(p: HttpParams, progress: Progress): Promise<ScenarioResult[]> {
   const servers: ServerProcess[] = [];
   try {
     for (const name of p.servers) servers.push(await startServer(name, p.cpuServer, p.host));
-    const total = p.runs * p.cases.length * servers.length;
+    const total = (p.runs + (p.syscalls ? 1 : 0)) * p.cases.length * servers.length;
     let done = 0;
     const runs = new Map<string, Run[]>();
     const key = (c: HttpCase, s: string) => `${c.mode}/${c.connections}/${c.body}/${s}`;
@@ -123,10 +137,23 @@ export async function runHttp(p: HttpParams, progress: Progress): Promise<Scenar
         }
       }
     }
+    const diagnostics = new Map<string, ScenarioResult["diagnostics"]>();
+    if (p.syscalls) {
+      for (const c of p.cases) {
+        for (const s of servers) {
+          progress(done, total, `${s.name} ${c.mode} c=${c.connections} ${c.body} B under strace`);
+          const load = { url: `http://${p.host}:${s.port}${path(c.body)}`, connections: c.connections, threads: p.wrkThreads, close: c.mode === "close", cpus: p.cpuClient, seconds: p.duration };
+          const { result: w, calls } = await countSyscalls(s.child.pid!, () => runWrk(load));
+          diagnostics.set(key(c, s.name), syscallDiagnostics(calls, w.requests));
+          progress(++done, total, s.name);
+        }
+      }
+    }
     return p.cases.flatMap((c) =>
       servers.map((s) => {
         const r = runs.get(key(c, s.name))!;
-        return { scenario: "http" as const, receiver: s.name, params: caseParams(c, p), runs: r, summary: summarize(r, "tps") };
+        const d = diagnostics.get(key(c, s.name));
+        return { scenario: "http" as const, receiver: s.name, params: caseParams(c, p), runs: r, summary: summarize(r, "tps"), ...(d ? { diagnostics: d } : {}) };
       }),
     );
   } finally {

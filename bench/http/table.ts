@@ -17,7 +17,7 @@ function ratio(a: number | null, b: number | null): string {
 }
 
 export function formatHttpTable(results: ScenarioResult[], baseline: string): string {
-  const head = ["server", "req/s", "cv", "min–max", `× ${baseline}`, "p50", "p99", `p99 × ${baseline}`, "cpu/req", `cpu × ${baseline}`, "busy", "rss", "errors"];
+  const head = ["server", "req/s", "cv", "min–max", `× ${baseline}`, "p50", "p99", `p99 × ${baseline}`, "cpu/req", `cpu × ${baseline}`, "busy", "rss", "errors", "sys/req"];
   const blocks: string[][][] = [];
   const groups = new Map<string, ScenarioResult[]>();
   for (const r of results) {
@@ -52,6 +52,7 @@ export function formatHttpTable(results: ScenarioResult[], baseline: string): st
         busy === null ? "–" : `${(busy * 100).toFixed(0)} %`,
         rss === null ? "–" : `${(rss / 1024).toFixed(0)} MiB`,
         String(errors),
+        typeof r.diagnostics?.syscallsPerRequest === "number" ? r.diagnostics.syscallsPerRequest.toFixed(2) : "–",
       ]);
     }
     blocks.push(block);
