@@ -6,6 +6,7 @@ import { registerAb } from "./commands/ab.js";
 import { registerCompare } from "./commands/compare.js";
 import { registerMatrix } from "./commands/matrix.js";
 import { registerBench } from "./commands/bench.js";
+import { registerCalibrate } from "./commands/calibrate.js";
 import { registerOps } from "./commands/ops.js";
 import { registerProbe } from "./commands/probe.js";
 import { registerReport } from "./commands/report.js";
@@ -22,6 +23,7 @@ registerBench(program);
 registerCompare(program);
 registerReport(program);
 registerAb(program);
+registerCalibrate(program);
 registerMatrix(program);
 registerOps(program);
 

@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
+import { isAbsolute } from "node:path";
 import { globSync } from "tinyglobby";
 import { compareFiles, compareSides, type CompareReport } from "../compare/files.js";
 import { defaultProfilePath, loadProfile } from "../compare/profile.js";
@@ -37,7 +38,7 @@ export function metricList(text: string): (MetricName | "headline")[] {
 export function expandFiles(args: readonly string[]): string[] {
   return args.flatMap((arg) => {
     if (existsSync(arg) || !/[*?[{]/.test(arg)) return [arg];
-    const found = globSync(arg, { onlyFiles: true, expandDirectories: false }).sort();
+    const found = globSync(arg, { onlyFiles: true, expandDirectories: false, absolute: isAbsolute(arg) }).sort();
     if (found.length === 0) throw new BadInput(`no file matches ${arg}`);
     return found;
   });

@@ -130,7 +130,7 @@ export async function runHttp(p: HttpParams, progress: Progress): Promise<Scenar
           const cpuBefore = processCpuNs(s.child.pid!);
           const w = await runWrk({ ...load, seconds: p.duration });
           const cpuNs = processCpuNs(s.child.pid!) - cpuBefore;
-          const run = toRun(w, cpuNs, processRssKiB(s.child.pid!).rss, round * servers.length + i, s.backend);
+          const run = { ...toRun(w, cpuNs, processRssKiB(s.child.pid!).rss, round, s.backend), slot: i };
           const k = key(c, s.name);
           runs.set(k, [...(runs.get(k) ?? []), run]);
           progress(++done, total, s.name);

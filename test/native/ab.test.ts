@@ -39,3 +39,19 @@ describe("ab", () => {
     for (const run of file.results[1].runs) expect(run.packets).toBeGreaterThan(0);
   });
 });
+
+describe("calibrate", () => {
+  it("records A/A sessions as separate bench processes and writes the host's noise profile", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ringpoll-calibrate-"));
+    const r = spawnSync(
+      process.execPath,
+      [cli, "calibrate", "--sessions", "2", "--gap", "0.1", "--runs", "2", "--duration", "0.1", "--dir", join(dir, "s"), "--out", join(dir, "p.json")],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/calibrate: session 2\/2/);
+    const profile = JSON.parse(readFileSync(join(dir, "p.json"), "utf8"));
+    expect(profile.files).toHaveLength(2);
+    expect(profile.entries.map((e: { metric: string }) => e.metric)).toEqual(["pps", "cpuNsPerPacket"]);
+  });
+});

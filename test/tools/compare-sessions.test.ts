@@ -1,7 +1,7 @@
 // `ringpoll compare` with sessions: runs of one interleaved session are paired by round; one session
 // per side recorded apart gets no verdict unless the host's noise profile says how much sessions
 // differ; several sessions per side are compared on their session means. And hostile result files.
-import { truncateSync, writeFileSync } from "node:fs";
+import { readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ResultFile } from "../../bench/schema.js";
@@ -190,5 +190,30 @@ describe("old and hostile result files", () => {
     const r = ringpoll(["compare", a, a, "--noise-profile", bad]);
     expect(r).toMatchObject({ status: 2, stderr: expect.stringMatching(/bad-profile\.json: expected entries with scenario/) });
     expect(ringpoll(["compare", a, a, "--noise-profile", join(dir, "none.json")])).toMatchObject({ status: 2, stderr: expect.stringMatching(/none\.json: cannot read \(ENOENT\)/) });
+  });
+});
+
+describe("ringpoll calibrate from recorded sessions", () => {
+  it("stores within- and between-session noise per result and metric, and compare uses it", () => {
+    const files = sessions("cal", 21, 6, 5, 1e6, 0.04);
+    const out = join(dir, "profile.json");
+    const r = ringpoll(["calibrate", join(dir, "cal*.json"), "--out", out]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/pps epoll pps: within a session [\d.]+ %, between sessions [\d.]+ % \(6 sessions, 30 runs\)/);
+    const profile = JSON.parse(readFileSync(out, "utf8"));
+    expect(profile).toMatchObject({ schema: "ringpoll.noise.v1", files, host: { hostname: expect.any(String) } });
+    const pps = profile.entries.find((e: { metric: string }) => e.metric === "pps");
+    expect(pps).toMatchObject({ scenario: "pps", receiver: "epoll", sessions: 6, runs: 30, dfBetween: 5 });
+    expect(Math.sqrt(pps.within)).toBeCloseTo(0.02, 1);
+    expect(pps.between).toBeGreaterThan(0);
+    const c = JSON.parse(ringpoll(["compare", files[0], files[1], "--json", "--noise-profile", out]).stdout).comparisons[0];
+    expect(c).toMatchObject({ analysis: "profile", withheld: false });
+  });
+
+  it("refuses a single session with exit 2", () => {
+    const one = writeJson(dir, "lonely.json", v2("6.19.0", sample(30, 5, 1e6, 0.02), "lonely", false));
+    const r = ringpoll(["calibrate", one, "--out", join(dir, "p2.json")]);
+    expect(r).toMatchObject({ status: 2, stderr: expect.stringMatching(/needs the same result in at least two sessions/) });
   });
 });

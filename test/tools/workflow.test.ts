@@ -54,6 +54,9 @@ describe("example workflow", () => {
   it("benches, fetches the baseline, compares with a gate, writes the summary and publishes the baseline", () => {
     const text = runs.join("\n");
     expect(text).toMatch(/cli\.js bench /);
+    // recorded apart from its baseline, each side needs several sessions (issue 17): at least three
+    expect(text).toMatch(/for i in 1 2 3; do\s+node dist\/bench\/cli\.js bench pps .*session-\$i\.json/s);
+    expect(text).toMatch(/cli\.js compare .*baseline\/session-\*\.json -- "\$RESULTS"\/session-\*\.json/s);
     expect(text).toMatch(/gh run download .*--name ringpoll-baseline/);
     expect(text).toMatch(/cli\.js compare .*--fail-on-regression \d/s);
     expect(text).toMatch(/--markdown /);
@@ -84,7 +87,8 @@ describe("example workflow", () => {
         path = [words[0], words[1]];
         help = ringpoll([...path, "--help"]).stdout;
       }
-      for (const option of words.filter((w) => w.startsWith("--"))) expect(help, `${path.join(" ")} ${option}`).toContain(`${option} `);
+      // a bare `--` separates compare's base files from its head files
+      for (const option of words.filter((w) => w.startsWith("--") && w !== "--")) expect(help, `${path.join(" ")} ${option}`).toContain(`${option} `);
     }
   });
 });
