@@ -122,7 +122,7 @@ export async function runHttp(p: HttpParams, progress: Progress): Promise<Scenar
     const runs = new Map<string, Run[]>();
     const key = (c: HttpCase, s: string) => `${c.mode}/${c.connections}/${c.body}/${s}`;
     for (let round = 0; round < p.runs; round++) {
-      for (const c of p.cases) {
+      for (const [ci, c] of p.cases.entries()) {
         for (const [i, s] of servers.entries()) {
           progress(done, total, `${s.name} ${c.mode} c=${c.connections} ${c.body} B round ${round + 1}/${p.runs}`);
           const load = { url: `http://${p.host}:${s.port}${path(c.body)}`, connections: c.connections, threads: p.wrkThreads, close: c.mode === "close", cpus: p.cpuClient };
@@ -130,7 +130,7 @@ export async function runHttp(p: HttpParams, progress: Progress): Promise<Scenar
           const cpuBefore = processCpuNs(s.child.pid!);
           const w = await runWrk({ ...load, seconds: p.duration });
           const cpuNs = processCpuNs(s.child.pid!) - cpuBefore;
-          const run = { ...toRun(w, cpuNs, processRssKiB(s.child.pid!).rss, round, s.backend), slot: i };
+          const run = { ...toRun(w, cpuNs, processRssKiB(s.child.pid!).rss, round, s.backend), slot: ci * servers.length + i };
           const k = key(c, s.name);
           runs.set(k, [...(runs.get(k) ?? []), run]);
           progress(++done, total, s.name);

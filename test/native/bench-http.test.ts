@@ -41,9 +41,13 @@ describe("bench http", () => {
       // Every response carries the body asked for: bytes read cover packets × body.
       expect(run!.extra!.bytes as number).toBeGreaterThan(run!.packets * Number(result.params.body));
     }
-    const compare = cli(["compare", out, out]);
+    // A second session of one case: compare matches it with the same case of the first.
+    const again = join(tmp, "http-again.json");
+    expect(cli(["bench", "http", "--duration", "0.5", "--warmup", "0", "--runs", "2", "--modes", "keep-alive", "--connections", "4", "--body", "13", "--out", again, "--no-progress"]).status).toBe(0);
+    const compare = cli(["compare", out, again]);
+    expect(compare.stderr).toBe("");
     expect(compare.status).toBe(0);
-    expect(compare.stdout).toMatch(/^http node \(/m);
+    expect(compare.stdout).toMatch(/^http node \(mode=keep-alive connections=4 body=13 /m);
   });
 
   it("the same CPU for wrk and the server exits 2 with one line", () => {
