@@ -169,6 +169,17 @@ describe.each(transports)("http server [$name]", (transport) => {
     expect(await busy.read(fixedResponse(HELLO, 60).length)).toEqual(fixedResponse(HELLO, 60));
   });
 
+  it.skipIf(transport.skip !== null)("keepAliveTimeout: the server closes a keep-alive connection left idle after its response", async () => {
+    const port = await start(http.createServer({ keepAliveTimeout: 200 }, handler()));
+    const c = await client(port);
+    c.write(request("/"));
+    // Keep-Alive: timeout=0 — node:http announces whole seconds, rounded down.
+    const expected = fixedResponse(HELLO, 0);
+    expect(await c.read(expected.length)).toEqual(expected);
+    await until("the server to close the idle connection", () => c.closed);
+    expect((await c.rest()).length).toBe(0);
+  });
+
   it.skipIf(transport.skip !== null)("a malformed request gets node:http's 400 and a closed socket", async () => {
     const port = await start(http.createServer(handler()));
     const reply = await exchange(port, "THIS IS NOT HTTP\r\n\r\n");
