@@ -3,8 +3,9 @@
 // grows by less (more work per wake-up means larger batches, so the fixed cost per wake-up is spread
 // over more packets), and on a noisy host one short calibration cannot tell 1.5 % from 0. So the
 // effect is learnt from every measurement made with it: each batch of paired rounds (injected vs
-// plain) adds to a fit of log-effect = k · ns through the origin, weighted by its precision, and the
-// work for the next batch is ln(1 + p) / k.
+// plain, any size of injection) adds to one fit of log-effect = k · ns through the origin, weighted
+// by its precision — the large injections pin k down for the small ones — and the work for the
+// next batch of an effect p is ln(1 + p) / k.
 import { comparePairedSamples } from "../compare/samples.js";
 
 export interface EffectStep {
@@ -20,11 +21,17 @@ export class EffectFit {
   private sxy = 0;
   private sxx = 0;
 
-  constructor(
-    readonly percent: number,
-    /** nominal work: `percent` of the receiver's CPU time per packet, ns */
-    readonly nominalNs: number,
-  ) {}
+  /** `nominalNsPerPercent`: 1 % of the receiver's CPU time per packet, ns (the first guess) */
+  constructor(readonly nominalNsPerPercent: number) {}
+
+  /** A batch measured earlier (e.g. a previous collection's calibration.json). */
+  addStep(step: EffectStep): void {
+    this.steps.push(step);
+    if (step.se > 0 && step.injectNs > 0 && Number.isFinite(step.logEffect)) {
+      this.sxy += (step.injectNs * step.logEffect) / step.se ** 2;
+      this.sxx += step.injectNs ** 2 / step.se ** 2;
+    }
+  }
 
   /** Paired values of one batch: plain[i] and injected[i] from the same round; `lowerIsBetter` for CPU per packet. */
   add(injectNs: number, plain: number[], injected: number[], lowerIsBetter: boolean): void {
@@ -33,11 +40,7 @@ export class EffectFit {
     const logEffect = lowerIsBetter ? Math.log(c.ratio) : -Math.log(c.ratio);
     // CI = ratio · exp(± t · se); t ≈ 2 is close enough for a weight
     const se = Math.log(c.ci[1] / c.ci[0]) / 4;
-    this.steps.push({ injectNs, logEffect, se, rounds: c.pairs });
-    if (se > 0 && injectNs > 0) {
-      this.sxy += (injectNs * logEffect) / se ** 2;
-      this.sxx += injectNs ** 2 / se ** 2;
-    }
+    this.addStep({ injectNs, logEffect, se, rounds: c.pairs });
   }
 
   /** ns of work per ln-unit of effect fitted so far; null before any informative batch */
@@ -45,14 +48,13 @@ export class EffectFit {
     return this.sxx > 0 ? this.sxy / this.sxx : null;
   }
 
-  /** Work for the next batch, kept within 1/4 and 8 times the nominal work. */
-  nextNs(): number {
+  /** Work for an effect of `percent` in the next batch, kept within 1/4 and 8 times the nominal work. */
+  nsFor(percent: number): number {
     const k = this.slope;
-    const lo = this.nominalNs / 4;
-    const hi = this.nominalNs * 8;
-    if (k === null) return this.nominalNs;
-    if (k <= 0) return hi;
-    return Math.min(hi, Math.max(lo, Math.log1p(this.percent / 100) / k));
+    const nominal = this.nominalNsPerPercent * percent;
+    if (k === null) return nominal;
+    if (k <= 0) return nominal * 8;
+    return Math.min(nominal * 8, Math.max(nominal / 4, Math.log1p(percent / 100) / k));
   }
 
   /** Effect the fit predicts for `ns`, percent. */

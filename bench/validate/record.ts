@@ -3,10 +3,11 @@
 // re-fitted after every session so its effect on CPU per packet converges on the one asked for
 // (bench/ab/inject-effect.ts). Everything is written as it comes: a cut-short collection still leaves
 // every finished session on disk.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { EffectFit } from "../ab/inject-effect.js";
+import { EffectFit, type EffectStep } from "../ab/inject-effect.js";
+import { BadInput } from "../compare/input.js";
 import { calibrateInject, type PpsBase } from "../ab/pps-sides.js";
 import { runValue } from "../compare/metric.js";
 import { captureEnv } from "../env.js";
@@ -23,6 +24,8 @@ export interface RecordOptions {
   /** stop starting sessions after this many seconds in all */
   budgetSeconds: number;
   out: string;
+  /** calibration.json of an earlier collection: its batches start the fit */
+  seedFit?: string;
 }
 
 /** Values of A and of the injected side in the rounds where both have CPU per packet. */
@@ -40,18 +43,29 @@ function paired(a: Run[], b: Run[]): [number[], number[]] {
   return [x, y];
 }
 
+/** Batches of an earlier calibration.json (this format, or the per-injection one of the first collection). */
+function seedSteps(path: string): EffectStep[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new BadInput(`${path}: cannot read a calibration (${(err as Error).message})`);
+  }
+  const lists = Array.isArray(raw) ? raw.map((c: { steps?: unknown }) => c.steps) : [(raw as { steps?: unknown }).steps];
+  const steps = lists.flatMap((l) => (Array.isArray(l) ? l : [])) as EffectStep[];
+  return steps.filter((s) => [s.injectNs, s.logEffect, s.se].every((v) => typeof v === "number" && Number.isFinite(v)));
+}
+
 export async function record(base: PpsBase, o: RecordOptions): Promise<void> {
   const start = performance.now();
   const elapsed = () => (performance.now() - start) / 1000;
   const dir = join(o.out, "sessions");
   mkdirSync(dir, { recursive: true });
-  const fits: EffectFit[] = [];
-  for (const p of o.inject) {
-    let nominal = await calibrateInject(base, o.receiver, p, o.baseNs);
-    // a window without packets or CPU time gives no guess: fall back to 1 ns per percent
-    if (!(nominal > 0)) nominal = p;
-    fits.push(new EffectFit(p, nominal));
-  }
+  let nominal = await calibrateInject(base, o.receiver, 1, o.baseNs);
+  // a window without packets or CPU time gives no guess: fall back to 10 ns per percent
+  if (!(nominal > 0)) nominal = 10;
+  const fit = new EffectFit(nominal);
+  if (o.seedFit) for (const step of seedSteps(o.seedFit)) fit.addStep(step);
   const env = () => captureEnv({ sender: base.cpuSender, receiver: base.cpuReceiver }, base.senders + 1);
   let perSession = 0;
   for (let i = 0; i < o.sessions; i++) {
@@ -63,16 +77,17 @@ export async function record(base: PpsBase, o: RecordOptions): Promise<void> {
     const sides: SideDef[] = [
       { name: "A", injectPercent: 0, injectNs: 0 },
       { name: "A′", injectPercent: 0, injectNs: 0 },
-      ...fits.map((f) => ({ name: `+${f.percent} %`, injectPercent: f.percent, injectNs: f.nextNs() })),
+      ...o.inject.map((p) => ({ name: `+${p} %`, injectPercent: p, injectNs: fit.nsFor(p) })),
     ];
     const t0 = elapsed();
     const file = await recordSession(base, { receiver: o.receiver, sides, baseNs: o.baseNs, rounds: o.rounds, budgetSeconds: Infinity, env });
     perSession = elapsed() - t0;
     writeFileSync(join(dir, `${String(i).padStart(3, "0")}.json`), JSON.stringify(file) + "\n");
     const a = file.results[0].runs;
-    fits.forEach((f, j) => f.add(sides[2 + j].injectNs, ...paired(a, file.results[2 + j].runs), true));
-    writeFileSync(join(o.out, "calibration.json"), JSON.stringify(fits.map((f) => ({ percent: f.percent, nominalNs: f.nominalNs, slope: f.slope, nextNs: f.nextNs(), steps: f.steps })), null, 2) + "\n");
-    const fitted = fits.map((f) => `+${f.percent} %: ${f.nextNs().toFixed(0)} ns next`).join(", ");
+    o.inject.forEach((_, j) => fit.add(sides[2 + j].injectNs, ...paired(a, file.results[2 + j].runs), true));
+    const next = Object.fromEntries(o.inject.map((p) => [p, fit.nsFor(p)]));
+    writeFileSync(join(o.out, "calibration.json"), JSON.stringify({ nominalNsPerPercent: nominal, slope: fit.slope, next, steps: fit.steps }, null, 2) + "\n");
+    const fitted = o.inject.map((p) => `+${p} %: ${next[p].toFixed(0)} ns next`).join(", ");
     console.error(`validate:stats: session ${i + 1}/${o.sessions}: ${a.length} rounds in ${perSession.toFixed(0)} s (${elapsed().toFixed(0)} s in all); ${fitted}`);
   }
 }

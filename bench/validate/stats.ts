@@ -29,6 +29,7 @@ const program = new Command("validate:stats")
   .option("--target <percent>", "effect for the runs-needed figures", positive("--target", 100), 1.5)
   .option("--budget <seconds>", "stop starting sessions after this long", positive("--budget", 86400), 5400)
   .option("--out <dir>", "where sessions/, calibration.json, summary.json and summary.md go", "results/validate-stats")
+  .option("--seed-fit <file>", "calibration.json of an earlier collection: its measurements start the fit of the injected work")
   .option("--from <dir>", "re-analyse the sessions saved in an earlier --out directory instead of measuring")
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .parse();
@@ -45,6 +46,7 @@ interface Flags {
   target: number;
   budget: number;
   out: string;
+  seedFit?: string;
   from?: string;
 }
 const opts = program.opts<Flags>();
@@ -84,6 +86,7 @@ if (!opts.from) {
     gapSeconds: opts.gap,
     budgetSeconds: opts.budget,
     out: opts.out,
+    seedFit: opts.seedFit,
   });
 }
 

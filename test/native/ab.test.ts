@@ -55,3 +55,23 @@ describe("calibrate", () => {
     expect(profile.entries.map((e: { metric: string }) => e.metric)).toEqual(["pps", "cpuNsPerPacket"]);
   });
 });
+
+describe("validate:stats", () => {
+  it("records separate sessions with injected work, then analyses them (and again with --from)", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ringpoll-validate-"));
+    const script = fileURLToPath(new URL("../../dist/bench/validate/stats.js", import.meta.url));
+    const args = ["--sessions", "3", "--rounds", "3", "--duration", "0.1", "--warmup", "0.05", "--inject", "20", "--gap", "0.1", "--out", join(dir, "v")];
+    const r = spawnSync(process.execPath, [script, ...args], { encoding: "utf8", timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/session 3\/3: 3 rounds/);
+    const session = JSON.parse(readFileSync(join(dir, "v", "sessions", "000.json"), "utf8"));
+    expect(session).toMatchObject({ schema: "ringpoll.bench.v2", session: { interleaved: true } });
+    expect(session.results.map((x: { params: { validateSide: string } }) => x.params.validateSide)).toEqual(["A", "A′", "+20 %"]);
+    expect(session.results[2].params.injectNs).toBeGreaterThan(0);
+    expect(r.stdout).toMatch(/\| cpuNsPerPacket \| paired \| \d\/3 /);
+    expect(r.stdout).toMatch(/#### Across sessions/);
+    const again = spawnSync(process.execPath, [script, "--from", join(dir, "v"), "--out", join(dir, "w")], { encoding: "utf8", timeout: 60_000 });
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/3 sessions of 3 rounds/);
+  });
+});
