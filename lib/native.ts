@@ -15,6 +15,8 @@ export interface NativeEpoll {
   stop(): void;
   close(): void;
   setRef(ref: boolean): void;
+  /** [JS calls, events, epoll_wait calls, empty wake-ups] */
+  counters(out: Float64Array): void;
 }
 
 export interface NativeFd {
@@ -32,6 +34,9 @@ export interface NativeFd {
   write(fd: number, buf: Uint8Array, offset: number, length: number): number;
   sendto(fd: number, buf: Uint8Array, offset: number, length: number, port: number, host: string): number;
   close(fd: number): number;
+  recvmmsg(fd: number, buf: Uint8Array, slotSize: number, count: number, lengths: Uint32Array, flags: Uint32Array, addresses: Uint32Array | null): number;
+  sendmmsg(fd: number, buf: Uint8Array, slotSize: number, count: number, lengths: Uint32Array, addresses: Uint32Array | null): number;
+  counters(out: Float64Array): void;
 }
 
 export interface NativeUringProbe {

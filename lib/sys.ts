@@ -1,7 +1,8 @@
 // Thin fd helpers (sockets, eventfd, pipes) for code that brings its own fds to Epoll or IoUring.
 // Errors are SystemErrors; on a nonblocking fd, "would block" returns null instead of throwing.
 import { constants } from "node:os";
-import { errnoError, invalidArgType } from "./errors.js";
+import { DatagramBatch, MSG_TRUNC } from "./datagram-batch.js";
+import { errnoError, invalidArgType, invalidArgValue } from "./errors.js";
 import { native } from "./native.js";
 import * as validate from "./validate.js";
 
@@ -44,6 +45,7 @@ export interface SocketOptions {
 function socket(type: 0 | 1, options: SocketOptions): number {
   validate.object("options", options);
   validate.knownKeys("options", options, ["port", "host", "reuse", "recvBufferSize"]);
+  if (options.reuse !== undefined) validate.boolean("options.reuse", options.reuse);
   const fd = check(fdn.socket(type), "socket");
   try {
     if (options.reuse) check(fdn.setReuse(fd), "setsockopt");
@@ -125,4 +127,74 @@ export function sendto(fd: number, buffer: Uint8Array, portNumber: number, hostN
 
 export function close(fd: number): void {
   check(fdn.close(validate.fd("fd", fd)), "close");
+}
+
+export { DatagramBatch, MSG_TRUNC, MAX_BATCH, type DatagramBatchOptions } from "./datagram-batch.js";
+
+function datagramBatch(value: unknown): DatagramBatch {
+  if (!(value instanceof DatagramBatch)) throw invalidArgType("batch", "DatagramBatch", value);
+  return value;
+}
+
+/**
+ * recvmmsg(): up to batch.count datagrams in one syscall, into the batch's slots. Returns how many
+ * (also in batch.length), or null when none is waiting. A datagram longer than slotSize is cut to
+ * it, flagged MSG_TRUNC in batch.flags and counted in batch.truncated.
+ */
+export function recvmmsg(fd: number, batch: DatagramBatch): number | null {
+  const b = datagramBatch(batch);
+  const r = fdn.recvmmsg(validate.fd("fd", fd), b.buffer, b.slotSize, b.count, b.lengths, b.flags, b.addresses);
+  if (r === -EAGAIN) {
+    b.length = 0;
+    b.truncated = 0;
+    return null;
+  }
+  b.length = check(r, "recvmmsg");
+  let truncated = 0;
+  for (let i = 0; i < r; i++) if ((b.flags[i]! & MSG_TRUNC) !== 0) truncated++;
+  b.truncated = truncated;
+  return r;
+}
+
+/**
+ * sendmmsg(): datagrams 0 … count-1 of the batch (default batch.length) (lengths[i] bytes from slot i) in one syscall, to
+ * each one's address when the batch has addresses, else to the connected peer. Returns how many
+ * the kernel took (fewer when its buffer filled), or null when it would block.
+ */
+export function sendmmsg(fd: number, batch: DatagramBatch, count?: number): number | null {
+  const b = datagramBatch(batch);
+  count = validate.integer("count", count ?? b.length, 1, b.count, `integer between 1 and ${b.count} (the batch's count)`);
+  for (let i = 0; i < count; i++) {
+    if (b.lengths[i]! > b.slotSize) throw invalidArgValue(`batch.lengths[${i}]`, `at most ${b.slotSize} (slotSize)`, b.lengths[i]);
+  }
+  const r = fdn.sendmmsg(validate.fd("fd", fd), b.buffer, b.slotSize, count, b.lengths, b.addresses);
+  return r === -EAGAIN ? null : check(r, "sendmmsg");
+}
+
+export interface SysCounters {
+  recvmmsgCalls: number;
+  recvmmsgDatagrams: number;
+  sendmmsgCalls: number;
+  sendmmsgDatagrams: number;
+  /** Iterations of this thread's libuv loop; each polls for I/O once (libuv's epoll_wait). */
+  loopIterations: number;
+}
+
+const counterValues = new Float64Array(5);
+
+/**
+ * Kernel entries made through sys by this thread since it loaded ringpoll (recvmmsg/sendmmsg calls
+ * and datagrams), and its event loop's iterations: with Epoll.stats and IoUring.stats, what each
+ * wake-up of a receiver costs.
+ */
+export function counters(): SysCounters {
+  fdn.counters(counterValues);
+  const [recvmmsgCalls, recvmmsgDatagrams, sendmmsgCalls, sendmmsgDatagrams, loopIterations] = counterValues;
+  return {
+    recvmmsgCalls: recvmmsgCalls!,
+    recvmmsgDatagrams: recvmmsgDatagrams!,
+    sendmmsgCalls: sendmmsgCalls!,
+    sendmmsgDatagrams: sendmmsgDatagrams!,
+    loopIterations: loopIterations!,
+  };
 }

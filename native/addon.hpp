@@ -2,6 +2,8 @@
 #pragma once
 #include <napi.h>
 
+#include "mmsg.hpp"
+
 class Addon : public Napi::Addon<Addon> {
  public:
   Addon(Napi::Env env, Napi::Object exports);
@@ -10,6 +12,8 @@ class Addon : public Napi::Addon<Addon> {
   // Set once from lib/: (errno, syscall, detail?) => Error, so native errors carry code/errno/syscall.
   Napi::FunctionReference errorFactory;
   Napi::FunctionReference bufferRingCtor;
+  MmsgScratch mmsg;
+  SysCounters counters;
 
  private:
   void SetErrorFactory(const Napi::CallbackInfo& info);

@@ -10,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "mmsg.hpp"
+
 namespace {
 
 Napi::Number Result(Napi::Env env, long r) { return Napi::Number::New(env, r < 0 ? -errno : r); }
@@ -127,5 +129,6 @@ Napi::Object FdInit(Napi::Env env) {
   o.Set("write", Napi::Function::New<Io<false>>(env, "write"));
   o.Set("sendto", Napi::Function::New<SendTo>(env, "sendto"));
   o.Set("close", Napi::Function::New<Close>(env, "close"));
+  MmsgInit(env, o);
   return o;
 }

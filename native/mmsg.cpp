@@ -1,0 +1,117 @@
+// Batched datagram I/O into caller-owned memory: recvmmsg/sendmmsg over one buffer cut into
+// fixed-size slots, one syscall per batch. lib/sys.ts validates every argument; these trust them.
+#include "mmsg.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <uv.h>
+
+#include <cerrno>
+
+#include "addon.hpp"
+
+namespace {
+
+// Scratch headers, per environment, sized for the largest batch seen (at most UIO_MAXIOV).
+void Prepare(MmsgScratch& s, uint8_t* buf, size_t slot, const uint32_t* lengths, size_t count, bool addresses) {
+  if (s.msgs.size() < count) {
+    s.msgs.resize(count);
+    s.iov.resize(count);
+    s.addrs.resize(count);
+  }
+  for (size_t i = 0; i < count; i++) {
+    s.iov[i] = {buf + i * slot, lengths != nullptr ? lengths[i] : slot};
+    s.msgs[i] = {};
+    s.msgs[i].msg_hdr.msg_iov = &s.iov[i];
+    s.msgs[i].msg_hdr.msg_iovlen = 1;
+    if (addresses) {
+      s.msgs[i].msg_hdr.msg_name = &s.addrs[i];
+      s.msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    }
+  }
+}
+
+// recvmmsg(fd, buffer, slotSize, count, lengths, flags, addresses|null) -> datagrams or -errno.
+// lengths[i]: bytes stored in slot i; flags[i]: msg_flags (MSG_TRUNC: the datagram was longer than
+// its slot); addresses[2i], [2i+1]: source IPv4 address (host order) and port.
+Napi::Value Recvmmsg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Addon& addon = Addon::Get(env);
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  auto buf = info[1].As<Napi::Uint8Array>();
+  size_t slot = info[2].As<Napi::Number>().Uint32Value();
+  size_t count = info[3].As<Napi::Number>().Uint32Value();
+  uint32_t* lengths = info[4].As<Napi::Uint32Array>().Data();
+  uint32_t* flags = info[5].As<Napi::Uint32Array>().Data();
+  uint32_t* addrs = info[6].IsTypedArray() ? info[6].As<Napi::Uint32Array>().Data() : nullptr;
+  MmsgScratch& s = addon.mmsg;
+  Prepare(s, buf.Data(), slot, nullptr, count, addrs != nullptr);
+  addon.counters.recvmmsgCalls++;
+  int n = recvmmsg(fd, s.msgs.data(), static_cast<unsigned>(count), MSG_DONTWAIT, nullptr);
+  if (n < 0) return Napi::Number::New(env, -errno);
+  addon.counters.recvmmsgDatagrams += static_cast<uint64_t>(n);
+  for (int i = 0; i < n; i++) {
+    lengths[i] = s.msgs[i].msg_len;
+    flags[i] = static_cast<uint32_t>(s.msgs[i].msg_hdr.msg_flags);
+    if (addrs != nullptr) {
+      bool inet = s.msgs[i].msg_hdr.msg_namelen >= sizeof(sockaddr_in) && s.addrs[i].sin_family == AF_INET;
+      addrs[2 * i] = inet ? ntohl(s.addrs[i].sin_addr.s_addr) : 0;
+      addrs[2 * i + 1] = inet ? ntohs(s.addrs[i].sin_port) : 0;
+    }
+  }
+  return Napi::Number::New(env, n);
+}
+
+// sendmmsg(fd, buffer, slotSize, count, lengths, addresses|null) -> datagrams sent or -errno.
+// Datagram i is lengths[i] bytes from slot i, to addresses[2i]:[2i+1] when given (else the
+// connected peer).
+Napi::Value Sendmmsg(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Addon& addon = Addon::Get(env);
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  auto buf = info[1].As<Napi::Uint8Array>();
+  size_t slot = info[2].As<Napi::Number>().Uint32Value();
+  size_t count = info[3].As<Napi::Number>().Uint32Value();
+  const uint32_t* lengths = info[4].As<Napi::Uint32Array>().Data();
+  const uint32_t* addrs = info[5].IsTypedArray() ? info[5].As<Napi::Uint32Array>().Data() : nullptr;
+  MmsgScratch& s = addon.mmsg;
+  Prepare(s, buf.Data(), slot, lengths, count, addrs != nullptr);
+  for (size_t i = 0; addrs != nullptr && i < count; i++) {
+    s.addrs[i] = {};
+    s.addrs[i].sin_family = AF_INET;
+    s.addrs[i].sin_addr.s_addr = htonl(addrs[2 * i]);
+    s.addrs[i].sin_port = htons(static_cast<uint16_t>(addrs[2 * i + 1]));
+  }
+  addon.counters.sendmmsgCalls++;
+  int n = sendmmsg(fd, s.msgs.data(), static_cast<unsigned>(count), MSG_DONTWAIT);
+  if (n < 0) return Napi::Number::New(env, -errno);
+  addon.counters.sendmmsgDatagrams += static_cast<uint64_t>(n);
+  return Napi::Number::New(env, n);
+}
+
+// counters(out: Float64Array(5)): recvmmsg calls, datagrams received, sendmmsg calls, datagrams sent
+// by this environment (thread) since it loaded the addon, and its libuv loop's iterations (each
+// iteration polls for I/O once: one epoll_wait, or several when more events wait than fit).
+Napi::Value Counters(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const SysCounters& c = Addon::Get(env).counters;
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  uv_metrics_t metrics{};
+  uv_metrics_info(loop, &metrics);
+  auto out = info[0].As<Napi::Float64Array>();
+  double v[] = {static_cast<double>(c.recvmmsgCalls), static_cast<double>(c.recvmmsgDatagrams),
+                static_cast<double>(c.sendmmsgCalls), static_cast<double>(c.sendmmsgDatagrams),
+                static_cast<double>(metrics.loop_count)};
+  for (size_t i = 0; i < 5 && i < out.ElementLength(); i++) out[i] = v[i];
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void MmsgInit(Napi::Env env, Napi::Object fd) {
+  fd.Set("recvmmsg", Napi::Function::New<Recvmmsg>(env, "recvmmsg"));
+  fd.Set("sendmmsg", Napi::Function::New<Sendmmsg>(env, "sendmmsg"));
+  fd.Set("counters", Napi::Function::New<Counters>(env, "counters"));
+}
