@@ -48,6 +48,18 @@ export interface BatchesOptions {
   signal?: AbortSignal;
 }
 
+/** What the wake-ups of one Epoll cost, since it was made. */
+export interface EpollStats {
+  /** batches handed to JS (calls of the start() callback or iterator steps) */
+  calls: number;
+  /** events in those batches */
+  events: number;
+  /** epoll_wait calls on this epoll fd (one per wake-up, plus wait()) */
+  epollWaits: number;
+  /** wake-ups whose epoll_wait found nothing (no JS call) */
+  emptyWakes: number;
+}
+
 type Consumer = "callback" | "iterator" | null;
 
 export class Epoll implements AsyncIterable<EpollBatch>, Disposable {
@@ -83,6 +95,21 @@ export class Epoll implements AsyncIterable<EpollBatch>, Disposable {
 
   get closed(): boolean {
     return this.#native === null;
+  }
+
+  readonly #counters = new Float64Array(4);
+  readonly #stats: EpollStats = { calls: 0, events: 0, epollWaits: 0, emptyWakes: 0 };
+
+  /** Counters of the wake-ups so far (kept after close). */
+  get stats(): EpollStats {
+    if (this.#native !== null) this.#readCounters(this.#native);
+    return { ...this.#stats };
+  }
+
+  #readCounters(ep: NativeEpoll): void {
+    ep.counters(this.#counters);
+    const [calls, events, epollWaits, emptyWakes] = this.#counters;
+    Object.assign(this.#stats, { calls, events, epollWaits, emptyWakes });
   }
 
   #open(): NativeEpoll {
@@ -174,6 +201,7 @@ export class Epoll implements AsyncIterable<EpollBatch>, Disposable {
   close(): void {
     const ep = this.#native;
     if (ep === null) return;
+    this.#readCounters(ep);
     this.#native = null;
     ep.close();
     this.#wake?.();

@@ -2,6 +2,7 @@ export {
   Epoll,
   EpollBatch,
   type EpollOptions,
+  type EpollStats,
   type StartOptions,
   type BatchesOptions,
   EPOLLIN,

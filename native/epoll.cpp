@@ -45,6 +45,7 @@ Napi::Function Epoll::Init(Napi::Env env) {
                          InstanceMethod<&Epoll::Stop>("stop"),
                          InstanceMethod<&Epoll::Close>("close"),
                          InstanceMethod<&Epoll::SetRef>("setRef"),
+                         InstanceMethod<&Epoll::Counters>("counters"),
                          InstanceAccessor<&Epoll::GetFd>("fd"),
                      });
 }
@@ -111,6 +112,7 @@ Napi::Value Epoll::Wait(const Napi::CallbackInfo& info) {
   int timeout = info[0].As<Napi::Number>().Int32Value();
   int n;
   do {
+    waits_++;
     n = epoll_wait(state_->fd, kernelEvents_.data(), static_cast<int>(kernelEvents_.size()), timeout);
   } while (n < 0 && errno == EINTR && timeout == 0);
   if (n < 0) throw ErrnoError(env, errno, "epoll_wait");
@@ -175,6 +177,14 @@ void Epoll::SetRef(const Napi::CallbackInfo& info) {
   }
 }
 
+// counters(out: Float64Array(4)): JS calls, events delivered, epoll_wait calls, empty wake-ups.
+void Epoll::Counters(const Napi::CallbackInfo& info) {
+  auto out = info[0].As<Napi::Float64Array>();
+  double v[] = {static_cast<double>(calls_), static_cast<double>(eventsTotal_), static_cast<double>(waits_),
+                static_cast<double>(emptyWakes_)};
+  for (size_t i = 0; i < 4 && i < out.ElementLength(); i++) out[i] = v[i];
+}
+
 Napi::Value Epoll::GetFd(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), state_ != nullptr ? state_->fd : -1);
 }
@@ -189,11 +199,17 @@ void Epoll::Dispatch(int status) {
   Napi::HandleScope scope(env);
   int n = status;
   if (status == 0) {
+    waits_++;
     n = epoll_wait(state_->fd, kernelEvents_.data(), static_cast<int>(kernelEvents_.size()), 0);
     if (n < 0) n = errno == EINTR ? 0 : -errno;
     n = Collect(n);
-    if (n == 0) return;
+    if (n == 0) {
+      emptyWakes_++;
+      return;
+    }
   }
+  calls_++;
+  if (n > 0) eventsTotal_ += static_cast<uint64_t>(n);
   Napi::Function handler = onBatch_.Value();
   if (n < 0) StopWatching();  // an error ends the watch; lib/ reports it
   try {

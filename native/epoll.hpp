@@ -42,6 +42,7 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
   void Close(const Napi::CallbackInfo& info);
   void SetRef(const Napi::CallbackInfo& info);
   Napi::Value GetFd(const Napi::CallbackInfo& info);
+  void Counters(const Napi::CallbackInfo& info);
 
   int Collect(int n);  // split kernel events into the JS arrays; returns n or -errno
   void StopWatching();
@@ -56,6 +57,12 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
   uint32_t* dataData_ = nullptr;
   Napi::FunctionReference onBatch_;
   std::unique_ptr<Napi::AsyncContext> asyncContext_;
+  // What one wake-up costs: JS calls, events handed over, epoll_wait calls made here, and
+  // wake-ups that found nothing (no JS call).
+  uint64_t calls_ = 0;
+  uint64_t eventsTotal_ = 0;
+  uint64_t waits_ = 0;
+  uint64_t emptyWakes_ = 0;
   bool watching_ = false;
   bool refed_ = true;
 };

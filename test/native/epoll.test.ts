@@ -355,3 +355,34 @@ describe("delivery through the event loop", () => {
     expect(() => ep.batches()).toThrow(expect.objectContaining({ code: "ERR_RINGPOLL_INVALID_STATE" }));
   });
 });
+
+describe("stats (per-wake counters)", () => {
+  it("a known number of datagrams gives the known counts: one JS call, one epoll_wait and one recvmmsg per ready socket", async () => {
+    const ep = epoll();
+    const receivers = [fds.udp(), fds.udp(), fds.udp()];
+    const sender = fds.track(sys.udpSocket());
+    receivers.forEach((r, i) => ep.add(r.fd, EPOLLIN, i));
+    const batch = new sys.DatagramBatch({ count: 8, slotSize: 64 });
+    let datagrams = 0;
+    ep.start((b) => {
+      for (let i = 0; i < b.length; i++) datagrams += sys.recvmmsg(receivers[b.data[i]!]!.fd, batch) ?? 0;
+    });
+    const sys0 = sys.counters();
+    for (const r of receivers) for (let k = 0; k < 2; k++) sys.sendto(sender, Buffer.from("x"), r.port);
+    await turns();
+    expect(datagrams).toBe(6);
+    expect(ep.stats).toEqual({ calls: 1, events: 3, epollWaits: 1, emptyWakes: 0 });
+    const sys1 = sys.counters();
+    expect(sys1.recvmmsgCalls - sys0.recvmmsgCalls).toBe(3);
+    expect(sys1.recvmmsgDatagrams - sys0.recvmmsgDatagrams).toBe(6);
+    expect(sys1.loopIterations).toBeGreaterThan(sys0.loopIterations);
+
+    sys.sendto(sender, Buffer.from("y"), receivers[1]!.port);
+    await turns();
+    expect(ep.stats).toEqual({ calls: 2, events: 4, epollWaits: 2, emptyWakes: 0 });
+    ep.wait();
+    expect(ep.stats.epollWaits).toBe(3);
+    ep.close();
+    expect(ep.stats.calls).toBe(2);
+  });
+});
