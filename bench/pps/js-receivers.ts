@@ -1,20 +1,24 @@
 // JS-level receivers on the Node main thread, fed by the same native sender: node:dgram (what a
-// Node user has today), ringpoll Epoll + batched recvmmsg, ringpoll IoUring multishot (batch API).
-// Each bumps counter[0] once per datagram; the native coordinator samples it.
+// Node user has today), ringpoll Epoll + sys.recvmmsg, ringpoll IoUring multishot (batch API).
+// Each bumps counter[0] once per datagram; the native coordinator samples it. Only the library's
+// public API is used: a user can write each of these.
 import dgram from "node:dgram";
 import { Epoll, EPOLLIN, sys } from "ringpoll";
-import { engine } from "../engine.js";
+import { sysTotals, type WakeTotals } from "./js-counters.js";
 import { startJsUring } from "./js-uring.js";
 
 export interface JsReceiver {
   /** Stops receiving and closes the sockets (the fds passed to start). */
   stop(): Promise<void>;
+  /** Counters since the start, for the per-wake figures of the run. */
+  totals(): WakeTotals;
 }
 
 export type JsReceiverName = "dgram" | "js-epoll" | "js-uring";
 export const JS_RECEIVERS: readonly JsReceiverName[] = ["dgram", "js-epoll", "js-uring"];
 
 async function startDgram(fds: number[], counter: Uint32Array): Promise<JsReceiver> {
+  let messages = 0;
   const sockets = await Promise.all(
     fds.map(
       (fd) =>
@@ -23,6 +27,7 @@ async function startDgram(fds: number[], counter: Uint32Array): Promise<JsReceiv
           s.once("error", reject);
           s.on("message", () => {
             counter[0]++;
+            messages++;
           });
           // bind({ fd }) adopts the socket the engine created (possibly in another namespace).
           s.bind({ fd }, () => resolve(s));
@@ -31,6 +36,8 @@ async function startDgram(fds: number[], counter: Uint32Array): Promise<JsReceiv
   );
   return {
     stop: () => Promise.all(sockets.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined),
+    // One JS call per datagram; libuv's receive syscalls are not counted here.
+    totals: () => ({ calls: messages, datagrams: messages, items: null, loopWaits: sysTotals().loopWaits, epollWaits: null, eventfdReads: null, enters: null, recvCalls: null }),
   };
 }
 
@@ -39,16 +46,17 @@ const BATCH = 64;
 
 function startJsEpoll(fds: number[], counter: Uint32Array): JsReceiver {
   const ep = new Epoll({ maxEvents: Math.max(fds.length, 64) });
-  const buf = new Uint8Array(SLOT * BATCH);
-  const lengths = new Uint32Array(BATCH);
-  for (const fd of fds) ep.add(fd, EPOLLIN);
+  const batch = new sys.DatagramBatch({ count: BATCH, slotSize: SLOT });
+  for (let i = 0; i < fds.length; i++) ep.add(fds[i]!, EPOLLIN, i);
+  let datagrams = 0;
   // Level-triggered: drain each ready socket in recvmmsg batches until it runs dry.
-  ep.start((batch) => {
-    for (let i = 0; i < batch.length; i++) {
-      const fd = batch.data[i]!;
+  ep.start((events) => {
+    for (let i = 0; i < events.length; i++) {
+      const fd = fds[events.data[i]!]!;
       for (;;) {
-        const n = engine.recvmmsg(fd, buf, SLOT, lengths);
-        if (n <= 0) break;
+        const n = sys.recvmmsg(fd, batch);
+        if (n === null) break;
+        datagrams += n;
         counter[0] += n;
         if (n < BATCH) break;
       }
@@ -58,6 +66,10 @@ function startJsEpoll(fds: number[], counter: Uint32Array): JsReceiver {
     stop: async () => {
       ep.close();
       for (const fd of fds) sys.close(fd);
+    },
+    totals: () => {
+      const s = ep.stats;
+      return { calls: s.calls, datagrams, items: s.events, epollWaits: s.epollWaits, eventfdReads: 0, enters: 0, ...sysTotals() };
     },
   };
 }

@@ -11,6 +11,7 @@ import {
   SqeBatch,
   sys,
 } from "ringpoll";
+import { sysTotals } from "./js-counters.js";
 import type { JsReceiver } from "./js-receivers.js";
 
 export function startJsUring(fds: number[], counter: Uint32Array, size: number): JsReceiver {
@@ -23,7 +24,12 @@ export function startJsUring(fds: number[], counter: Uint32Array, size: number):
   };
   for (let i = 0; i < fds.length; i++) arm(i);
   ring.queue(batch);
+  let datagrams = 0;
+  let calls = 0;
+  let cqeCount = 0;
   ring.onCompletions((cqes) => {
+    calls++;
+    cqeCount += cqes.length;
     batch.clear();
     let got = 0;
     for (let j = 0; j < cqes.length; j++) {
@@ -33,6 +39,7 @@ export function startJsUring(fds: number[], counter: Uint32Array, size: number):
       if ((flags & IORING_CQE_F_MORE) === 0) arm(cqes.tag[j]!);
     }
     counter[0] += got;
+    datagrams += got;
     buffers.flush();
     if (batch.length > 0) ring.queue(batch);
   });
@@ -43,5 +50,6 @@ export function startJsUring(fds: number[], counter: Uint32Array, size: number):
       ring.close();
       for (const fd of fds) sys.close(fd);
     },
+    totals: () => ({ calls, datagrams, items: cqeCount, epollWaits: 0, eventfdReads: null, enters: null, ...sysTotals() }),
   };
 }

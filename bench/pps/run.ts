@@ -5,6 +5,7 @@ import { sys } from "ringpoll";
 import type { Run, ScenarioResult } from "../schema.js";
 import { engine, type NativeWindow, type PpsOptions } from "../engine.js";
 import { median, cv } from "../stats/describe.js";
+import { perWake } from "./js-counters.js";
 import { JS_RECEIVERS, startJsReceiver, type JsReceiverName } from "./js-receivers.js";
 
 export const NATIVE_RECEIVERS = ["recvmmsg", "epoll", "epoll-1", "uring", "uring-recvmsg"] as const;
@@ -57,8 +58,11 @@ export function baseOptions(p: PpsParams, receiver: string, seconds: number): Pp
   };
 }
 
+/** A JS receiver's window, with its per-wake counters over the whole run (warm-up included). */
+export type JsWindow = NativeWindow & { wakes: Record<string, number | null> };
+
 /** A JS receiver on the Node main thread (pinned to the receiver CPU for the run). */
-export async function runJsReceiverWindow(p: PpsParams, name: JsReceiverName, seconds: number): Promise<NativeWindow> {
+export async function runJsReceiverWindow(p: PpsParams, name: JsReceiverName, seconds: number): Promise<JsWindow> {
   const fds = Array.from(engine.openReceivers({ netns: p.receiver.netns, host: p.receiver.host, flows: p.flows, port: p.port, rcvbuf: p.rcvbuf }));
   const counter = new Uint32Array(1);
   let receiver;
@@ -70,7 +74,9 @@ export async function runJsReceiverWindow(p: PpsParams, name: JsReceiverName, se
   }
   if (p.cpuReceiver >= 0) engine.setAffinity([p.cpuReceiver]);
   try {
-    return await engine.pps({ ...baseOptions(p, "external", seconds), externalFds: fds, externalCounter: counter });
+    const start = receiver.totals();
+    const w = await engine.pps({ ...baseOptions(p, "external", seconds), externalFds: fds, externalCounter: counter });
+    return { ...w, wakes: perWake(start, receiver.totals()) };
   } finally {
     if (p.cpuReceiver >= 0) engine.setAffinity(allCpus());
     await receiver.stop();
@@ -122,7 +128,8 @@ export async function runPps(p: PpsParams, progress: Progress): Promise<Scenario
       progress(done, total, `${r} round ${round + 1}/${p.runs}`);
       const inject = injectNs.get(r) ?? 0;
       const w = isJs(r) ? await runJsReceiverWindow(p, r, p.duration) : await engine.pps({ ...baseOptions(p, r, p.duration), injectNs: inject });
-      runs.get(r)!.push({ ...toRun(w, round, p.injectPercent > 0 ? { injectNs: isJs(r) ? null : inject } : {}), slot: p.receivers.indexOf(r) });
+      const extra = { ...(p.injectPercent > 0 ? { injectNs: isJs(r) ? null : inject } : {}), ...("wakes" in w ? (w as JsWindow).wakes : {}) };
+      runs.get(r)!.push({ ...toRun(w, round, extra), slot: p.receivers.indexOf(r) });
       progress(++done, total, r);
     }
   }
