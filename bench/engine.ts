@@ -81,8 +81,6 @@ export interface NativeBench {
   iops(options: IopsOptions): Promise<NativeWindow>;
   /** Bound nonblocking UDP sockets for a JS receiver, created in `netns` when given. */
   openReceivers(options: { netns: string; host: string; flows: number; port: number; rcvbuf: number }): Int32Array;
-  /** recvmmsg into buffer slots; datagrams received (0 when none) or -errno */
-  recvmmsg(fd: number, buffer: Uint8Array, slotSize: number, lengths: Uint32Array): number;
   threadCpuNs(): number;
   /** pins the calling thread to these CPUs; 0 or a positive errno */
   setAffinity(cpus: number[]): number;

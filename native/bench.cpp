@@ -9,7 +9,6 @@
 
 #include "bench_cpu.hpp"
 #include "bench_iops.hpp"
-#include "bench_recv.hpp"
 #include "bench_udp.hpp"
 #include "errors.hpp"
 
@@ -238,7 +237,6 @@ Napi::Object BenchInit(Napi::Env env) {
   o.Set("udpRr", Napi::Function::New<UdpRr>(env, "udpRr"));
   o.Set("iops", Napi::Function::New<Iops>(env, "iops"));
   o.Set("openReceivers", Napi::Function::New<OpenReceivers>(env, "openReceivers"));
-  o.Set("recvmmsg", Napi::Function::New<BenchRecvmmsg>(env, "recvmmsg"));
   o.Set("threadCpuNs", Napi::Function::New<ThreadCpu>(env, "threadCpuNs"));
   o.Set("setAffinity", Napi::Function::New<SetAffinity>(env, "setAffinity"));
   return o;
