@@ -1,5 +1,5 @@
 import { InvalidArgumentError, type Command } from "commander";
-import { parseSysctl, type JobKind } from "../matrix/job.js";
+import { hasOption, parseSysctl, type JobKind } from "../matrix/job.js";
 import { KernelNotFoundError, local, parseKernelSpec } from "../matrix/kernels.js";
 import { runMatrix, type MatrixOptions } from "../matrix/runner.js";
 
@@ -15,6 +15,10 @@ interface MatrixFlags {
   vitest?: boolean;
   shell?: boolean;
   quiet?: boolean;
+  interleave?: boolean;
+  rounds: number;
+  injectPercent?: string;
+  force?: boolean;
 }
 
 function integer(flag: string, min: number, max: number) {
@@ -45,6 +49,20 @@ function sysctl(text: string, previous: Array<[string, string]>): Array<[string,
   }
 }
 
+/** "7.0=5" → the side given as --kernel 7.0; "5" → the last --kernel. */
+export function injectSide(text: string, kernels: readonly string[], usage: (msg: string) => never): { kernel: number; percent: number } {
+  const eq = text.lastIndexOf("=");
+  const [spec, value] = eq < 0 ? [null, text] : [text.slice(0, eq), text.slice(eq + 1)];
+  const percent = Number(value);
+  if (value.trim() === "" || !Number.isFinite(percent) || percent <= 0 || percent > 1000) {
+    usage(`Expected a percentage above 0 and up to 1000 for --inject-percent but received ${JSON.stringify(value)}`);
+  }
+  if (spec === null) return { kernel: kernels.length - 1, percent };
+  const kernel = kernels.indexOf(spec);
+  if (kernel < 0) usage(`Expected one of the --kernel values (${kernels.join(", ")}) before = in --inject-percent but received ${JSON.stringify(spec)}`);
+  return { kernel, percent };
+}
+
 function stamp(): string {
   return new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 }
@@ -69,6 +87,10 @@ export function registerMatrix(program: Command): void {
     .option("--vitest", "the command is vitest arguments: run the native test files in each guest")
     .option("--shell", "the command is a shell command line for the guest's busybox sh")
     .option("--quiet", "do not echo the guests' output")
+    .option("--interleave", "boot every kernel once, keep the guests up and run a bench subcommand in rounds (A B, B A, …), compared paired by round")
+    .option("--rounds <n>", "with --interleave: rounds (one run per guest each)", integer("--rounds", 2, 1000), 6)
+    .option("--inject-percent <[kernel=]percent>", "with --interleave: extra per-packet work on one side, e.g. 7.0=5 (a bare percent: the last --kernel); validates the comparison")
+    .option("--force", "with --interleave: give verdicts on emulated (QEMU TCG) results")
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .action(async (command: string[], flags: MatrixFlags, cmd: Command) => {
       const usage = (msg: string): never => {
@@ -83,8 +105,21 @@ export function registerMatrix(program: Command): void {
         const names = cmd.parent!.commands.map((c) => c.name()).filter((n) => n !== "matrix");
         if (!names.includes(command[0]!)) usage(`Expected a ringpoll subcommand (${names.join(", ")}) after -- but received ${JSON.stringify(command[0])}`);
       }
+      if (flags.interleave) {
+        if (kind !== "ringpoll" || command[0] !== "bench") usage("--interleave runs a bench subcommand: give -- bench pps … (or udp-rr, iops)");
+        if (flags.kernel.length < 2) usage("--interleave compares kernels: give at least two --kernel");
+        if (hasOption(command, "--inject-percent")) usage("with --interleave give --inject-percent to matrix (one side), not to bench");
+      } else {
+        for (const f of ["rounds", "injectPercent", "force"] as const) {
+          if (cmd.getOptionValueSource(f) === "cli") usage(`--${f === "injectPercent" ? "inject-percent" : f} needs --interleave`);
+        }
+      }
       const options: MatrixOptions = {
         kernels: flags.kernel,
+        interleave: flags.interleave === true,
+        rounds: flags.rounds,
+        inject: flags.injectPercent === undefined ? null : injectSide(flags.injectPercent, flags.kernel, usage),
+        force: flags.force === true,
         accel: flags.accel,
         cpus: flags.cpus,
         memoryMiB: flags.memory ?? (kind === "vitest" ? 2048 : 1024),

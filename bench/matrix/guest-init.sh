@@ -2,6 +2,7 @@
 # PID 1 of a ringpoll matrix guest. Mounts the basics, runs the job the host put on the kernel command
 # line (ringpoll.job=<base64 shell script>), sends the job's stdout, its result file and its exit
 # status to the host over the second serial port (ttyS1, nothing else writes there), powers off.
+# With ringpoll.serve=1 it runs the job once per request from the host instead (matrix --interleave).
 /bin/busybox mkdir -p /usr/bin /usr/sbin /sbin /proc /sys /dev /tmp /run /etc /root
 /bin/busybox --install -s
 export PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/root TERM=dumb
@@ -20,8 +21,12 @@ hostname ringpoll-guest
 ip link set lo up
 
 job=
+serve=
 for word in $(cat /proc/cmdline); do
-  case "$word" in ringpoll.job=*) job="${word#ringpoll.job=}" ;; esac
+  case "$word" in
+    ringpoll.job=*) job="${word#ringpoll.job=}" ;;
+    ringpoll.serve=1) serve=1 ;;
+  esac
 done
 
 # The host reads ttyS1 raw: frames of base64 between begin/end lines, then the exit status.
@@ -31,12 +36,8 @@ send() {
   { echo "@@ringpoll begin $1"; base64 "$2"; echo "@@ringpoll end $1"; } >/dev/ttyS1
 }
 
-if [ -z "$job" ]; then
-  echo "ringpoll-guest: no ringpoll.job= on the kernel command line"
-  rc=125
-else
-  echo "$job" | base64 -d >/tmp/job.sh
-  echo "@@ringpoll job start"
+run_job() {
+  rm -f /tmp/ringpoll-result.json /tmp/job.out /tmp/job.rc /tmp/job.err
   # stdout goes to the console (the host shows it) and to a file (the host keeps it); stderr goes
   # through a pipe too, so that no tool draws progress bars for a terminal nobody watches
   mkfifo /tmp/job.err
@@ -44,6 +45,31 @@ else
   { sh /tmp/job.sh 2>/tmp/job.err; echo $? >/tmp/job.rc; } </dev/null | tee /tmp/job.out
   wait
   rc=$(cat /tmp/job.rc 2>/dev/null || echo 125)
+}
+
+if [ -z "$job" ]; then
+  echo "ringpoll-guest: no ringpoll.job= on the kernel command line"
+  rc=125
+elif [ -n "$serve" ]; then
+  # matrix --interleave: the guest stays up and runs the job once per "run <round>" line the host
+  # writes on ttyS1, answering with the round's frames and "@@ringpoll done <round> <status>";
+  # any other line (the host sends "quit") powers off
+  echo "$job" | base64 -d >/tmp/job.sh
+  echo "@@ringpoll job start"
+  exec 3<>/dev/ttyS1
+  echo "@@ringpoll ready" >&3
+  rc=0
+  while read -r cmd round <&3; do
+    [ "$cmd" = run ] || break
+    RINGPOLL_ROUND=$round run_job
+    send stdout /tmp/job.out
+    send result /tmp/ringpoll-result.json
+    echo "@@ringpoll done $round $rc" >&3
+  done
+else
+  echo "$job" | base64 -d >/tmp/job.sh
+  echo "@@ringpoll job start"
+  run_job
   echo "@@ringpoll job end $rc"
   send stdout /tmp/job.out
   send result /tmp/ringpoll-result.json

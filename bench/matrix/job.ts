@@ -23,13 +23,31 @@ export function parseSysctl(value: string): [string, string] {
 /** A bench subcommand writes its result file where the guest sends it from; other --out values are replaced. */
 export function guestRingpollArgs(args: readonly string[]): string[] {
   if (args[0] !== "bench") return [...args];
+  return [...without(args, "--out"), "--out", GUEST_RESULT];
+}
+
+/** Removes an option and its value (both "--x v" and "--x=v"). */
+function without(args: readonly string[], flag: string): string[] {
   const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
-    if (a === "--out") i++;
-    else if (!a.startsWith("--out=")) out.push(a);
+    if (a === flag) i++;
+    else if (!a.startsWith(`${flag}=`)) out.push(a);
   }
-  return [...out, "--out", GUEST_RESULT];
+  return out;
+}
+
+/** Whether the words after -- set this option. */
+export function hasOption(args: readonly string[], flag: string): boolean {
+  return args.some((a) => a === flag || a.startsWith(`${flag}=`));
+}
+
+/**
+ * matrix --interleave: each request runs one round (one run per receiver) of a bench subcommand;
+ * `injectPercent` > 0 adds the calibrated extra work on this guest's side.
+ */
+export function roundArgs(args: readonly string[], injectPercent: number): string[] {
+  return [...without(args, "--runs"), "--runs", "1", ...(injectPercent > 0 ? ["--inject-percent", String(injectPercent)] : [])];
 }
 
 export interface JobSpec {

@@ -1,7 +1,7 @@
 // Booting one guest: QEMU with the kernel, the initramfs, an emulated NVMe disk with a poll queue
 // (nvme.poll_queues=1, so queue/io_poll is 1 and IOPOLL works for real), the console on stdout and
 // a second serial port as the results channel. Also: finding QEMU and deciding between KVM and TCG.
-import { execFile, spawn } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -34,10 +34,13 @@ export async function qemuVersion(qemu: string): Promise<string> {
   return /version (\S+)/.exec(stdout)?.[1] ?? "unknown";
 }
 
-/** The kernel command line: quiet console on ttyS0, reboot (= QEMU exits) on panic, poll queues. */
-export function kernelCmdline(job: string): string {
+/**
+ * The kernel command line: quiet console on ttyS0, reboot (= QEMU exits) on panic, poll queues.
+ * `serve`: the guest stays up and runs the job on each request from the host (matrix --interleave).
+ */
+export function kernelCmdline(job: string, serve = false): string {
   const encoded = Buffer.from(job).toString("base64");
-  const line = `console=ttyS0 quiet loglevel=4 panic=-1 nvme.poll_queues=1 rdinit=/init ringpoll.job=${encoded}`;
+  const line = `console=ttyS0 quiet loglevel=4 panic=-1 nvme.poll_queues=1 rdinit=/init${serve ? " ringpoll.serve=1" : ""} ringpoll.job=${encoded}`;
   if (line.length > MAX_CMDLINE) {
     throw new Error(`the guest command is too long for the kernel command line (${line.length} > ${MAX_CMDLINE} bytes); shorten it`);
   }
@@ -59,6 +62,8 @@ export interface BootOptions {
   /** each console line of the job's phase (after the guest printed JOB_START) */
   onConsole?: (line: string) => void;
   signal?: AbortSignal;
+  /** host CPUs QEMU may run on (taskset); each vCPU thread is then pinned to one of them */
+  hostCpus?: number[];
 }
 
 export interface BootResult {
@@ -72,99 +77,137 @@ export interface BootResult {
   seconds: number;
 }
 
-export function qemuArgs(o: BootOptions, channel: string): string[] {
+/** ttyS1, the results channel: a file the guest writes once, or a socket the host talks over. */
+export type ChannelSpec = { file: string } | { socket: string };
+
+export function qemuArgs(o: BootOptions, channel: ChannelSpec, serve = false): string[] {
   return [
     "-nodefaults",
     "-no-user-config",
     "-display", "none",
     "-no-reboot",
+    // vCPU threads named "CPU <n>/TCG" (or /KVM), so they can be pinned one by one
+    "-name", "ringpoll,debug-threads=on",
     "-accel", o.accel,
     "-cpu", o.accel === "kvm" ? "host" : "max",
     "-smp", String(o.cpus),
     "-m", String(o.memoryMiB),
     "-kernel", o.image,
     "-initrd", o.initrd,
-    "-append", kernelCmdline(o.job),
+    "-append", kernelCmdline(o.job, serve),
     "-serial", "stdio",
-    "-serial", `file:${channel}`,
+    ...("file" in channel
+      ? ["-serial", `file:${channel.file}`]
+      : ["-chardev", `socket,id=results,path=${channel.socket},server=on,wait=off`, "-serial", "chardev:results"]),
     "-drive", `file=${o.disk},if=none,id=nv,format=raw`,
     "-device", "nvme,serial=ringpoll,drive=nv",
     "-device", "virtio-rng-pci",
   ];
 }
 
-export function boot(o: BootOptions): Promise<BootResult> {
-  const dir = mkdtempSync(join(tmpdir(), "ringpoll-qemu-"));
-  const channel = join(dir, "channel");
-  writeFileSync(channel, "");
-  const started = Date.now();
+export interface QemuProcess {
+  child: ChildProcess;
+  /** last console lines */
+  console: string[];
+  /** why QEMU was killed or the guest failed, first reason wins */
+  failure: () => string | null;
+  kill: (why: string) => void;
+  /** (re)arms the kill timer; null disarms it */
+  deadline: (ms: number | null, why?: string) => void;
+  /** QEMU's exit, with a reason when it ended without being asked to */
+  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+}
+
+/** Starts QEMU with these arguments: console lines, panic and KVM-failure detection, kill on abort. */
+export function startQemu(o: BootOptions, args: string[]): QemuProcess {
   const lines: string[] = [];
   let partial = "";
   let inJob = false;
   let failure: string | null = null;
   let stderr = "";
+  let timer: NodeJS.Timeout | undefined;
+  const [cmd, argv] = o.hostCpus?.length ? ["taskset", ["-c", o.hostCpus.join(","), o.qemu, ...args]] : [o.qemu, args];
+  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  const kill = (why: string): void => {
+    failure ??= why;
+    child.kill("SIGKILL");
+  };
+  const onAbort = (): void => kill("interrupted");
+  o.signal?.addEventListener("abort", onAbort, { once: true });
+  if (o.signal?.aborted) onAbort();
 
-  return new Promise<BootResult>((resolve, reject) => {
-    let args: string[];
-    try {
-      args = qemuArgs(o, channel);
-    } catch (err) {
-      rmSync(dir, { recursive: true, force: true });
-      return reject(err);
-    }
-    const child = spawn(o.qemu, args, { stdio: ["ignore", "pipe", "pipe"] });
-    const kill = (why: string): void => {
-      failure ??= why;
-      child.kill("SIGKILL");
-    };
-    const timer = setTimeout(() => kill(`no result after ${o.timeoutMs / 1000} s (guest hung); QEMU killed`), o.timeoutMs);
-    const onAbort = (): void => kill("interrupted");
-    o.signal?.addEventListener("abort", onAbort, { once: true });
-    if (o.signal?.aborted) onAbort();
-
-    const line = (raw: string): void => {
-      // drop the terminal escapes SeaBIOS and the kernel may emit
-      const text = raw.replace(/\r/g, "").replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\x1bc/g, "");
-      lines.push(text);
-      if (lines.length > CONSOLE_LINES) lines.shift();
-      if (text.includes(JOB_START)) inJob = true;
-      else if (inJob && !text.startsWith("@@ringpoll job end")) o.onConsole?.(text);
-      if (/Kernel panic - not syncing/.test(text)) failure ??= `kernel panic: ${text.replace(/^.*Kernel panic - not syncing:\s*/, "")}`;
-    };
-    child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
-      const parts = (partial + chunk).split("\n");
-      partial = parts.pop()!;
-      for (const p of parts) line(p);
-    });
-    child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
-      stderr += chunk;
-      // a broken nested KVM dies with this and then spins; no point waiting for the timeout
-      if (/KVM internal error|emulation failure/.test(stderr)) kill(`KVM failed: ${/KVM internal error[^\n]*/.exec(stderr)?.[0] ?? "emulation failure"}`);
-    });
+  const line = (raw: string): void => {
+    // drop the terminal escapes SeaBIOS and the kernel may emit
+    const text = raw.replace(/\r/g, "").replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "").replace(/\x1bc/g, "");
+    lines.push(text);
+    if (lines.length > CONSOLE_LINES) lines.shift();
+    if (text.includes(JOB_START)) inJob = true;
+    else if (inJob && !text.startsWith("@@ringpoll job end")) o.onConsole?.(text);
+    if (/Kernel panic - not syncing/.test(text)) failure ??= `kernel panic: ${text.replace(/^.*Kernel panic - not syncing:\s*/, "")}`;
+  };
+  child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
+    const parts = (partial + chunk).split("\n");
+    partial = parts.pop()!;
+    for (const p of parts) line(p);
+  });
+  child.stderr!.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk;
+    // a broken nested KVM dies with this and then spins; no point waiting for the timeout
+    if (/KVM internal error|emulation failure/.test(stderr)) kill(`KVM failed: ${/KVM internal error[^\n]*/.exec(stderr)?.[0] ?? "emulation failure"}`);
+  });
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve, reject) => {
     child.on("error", (err) => {
       clearTimeout(timer);
-      rmSync(dir, { recursive: true, force: true });
+      o.signal?.removeEventListener("abort", onAbort);
       reject(err);
     });
-    child.on("close", (code, sig) => {
+    child.on("close", (code, signal) => {
       clearTimeout(timer);
       o.signal?.removeEventListener("abort", onAbort);
       if (partial !== "") line(partial);
-      let text = "";
-      try {
-        text = readFileSync(channel, "utf8");
-      } catch {
-        // no channel file: the guest reported nothing
-      }
-      rmSync(dir, { recursive: true, force: true });
-      const { frames, exit } = parseChannel(text);
-      if (exit === null && failure === null) {
-        const err = stderr.trim().split("\n").filter(Boolean).slice(-3).join("; ");
-        failure = code === 0 && !sig ? "the guest powered off without reporting a status (it rebooted: a panic or init died)" : `QEMU exited with ${sig ?? code}${err ? `: ${err}` : ""}`;
-      }
-      resolve({ exit, frames, failure: exit === null ? failure : null, console: lines.slice(), seconds: (Date.now() - started) / 1000 });
+      resolve({ code, signal, stderr });
     });
   });
+  return {
+    child,
+    console: lines,
+    failure: () => failure,
+    kill,
+    deadline: (ms, why = "timed out") => {
+      clearTimeout(timer);
+      if (ms !== null) timer = setTimeout(() => kill(why), ms);
+    },
+    closed,
+  };
+}
+
+/** Why QEMU ended when the guest never said: a reboot (panic, init died) or QEMU's own error. */
+export function endReason(code: number | null, signal: NodeJS.Signals | null, stderr: string): string {
+  const err = stderr.trim().split("\n").filter(Boolean).slice(-3).join("; ");
+  return code === 0 && !signal ? "the guest powered off without reporting a status (it rebooted: a panic or init died)" : `QEMU exited with ${signal ?? code}${err ? `: ${err}` : ""}`;
+}
+
+export async function boot(o: BootOptions): Promise<BootResult> {
+  const dir = mkdtempSync(join(tmpdir(), "ringpoll-qemu-"));
+  const channel = join(dir, "channel");
+  const started = Date.now();
+  try {
+    writeFileSync(channel, "");
+    const q = startQemu(o, qemuArgs(o, { file: channel }));
+    q.deadline(o.timeoutMs, `no result after ${o.timeoutMs / 1000} s (guest hung); QEMU killed`);
+    const { code, signal, stderr } = await q.closed;
+    let text = "";
+    try {
+      text = readFileSync(channel, "utf8");
+    } catch {
+      // no channel file: the guest reported nothing
+    }
+    const { frames, exit } = parseChannel(text);
+    const failure = exit === null ? (q.failure() ?? endReason(code, signal, stderr)) : null;
+    return { exit, frames, failure, console: q.console.slice(), seconds: (Date.now() - started) / 1000 };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Whether /dev/kvm is there and this user may open it. */

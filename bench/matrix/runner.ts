@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { chooseAccel, type AccelChoice } from "./accel.js";
 import { buildInitramfs } from "./initramfs.js";
 import { describeOutput, jobScript, type JobKind } from "./job.js";
+import { runInterleaved } from "./interleave.js";
 import { KernelStore, type Kernel } from "./kernels.js";
 import { boot, findQemu, qemuVersion, type Accel } from "./qemu.js";
 
@@ -15,6 +16,13 @@ export const EMULATED_LABEL = "timings are emulated (QEMU TCG), not comparable t
 
 export interface MatrixOptions {
   kernels: string[];
+  /** boot every kernel once and run the command in rounds (A B, B A, …) */
+  interleave: boolean;
+  rounds: number;
+  /** --inject-percent: extra work on one side (index into kernels) */
+  inject: { kernel: number; percent: number } | null;
+  /** verdicts on emulated (TCG) results */
+  force: boolean;
   accel: AccelChoice;
   cpus: number;
   memoryMiB: number;
@@ -47,7 +55,7 @@ export interface MatrixIo {
   print: (line: string) => void;
 }
 
-function fileName(release: string, taken: Set<string>): string {
+export function fileName(release: string, taken: Set<string>): string {
   const base = release.replace(/[^A-Za-z0-9._+-]/g, "_");
   let name = base;
   for (let i = 2; taken.has(name); i++) name = `${base}-${i}`;
@@ -55,8 +63,27 @@ function fileName(release: string, taken: Set<string>): string {
   return name;
 }
 
-/** Runs the matrix; returns the process exit code (0 when every guest's command exited 0). */
-export async function runMatrix(o: MatrixOptions, io: MatrixIo, signal: AbortSignal): Promise<number> {
+export interface Prepared {
+  qemu: string;
+  /** QEMU's version */
+  version: string;
+  kernels: Kernel[];
+  initrd: string;
+  accel: Accel;
+  /** temporary directory for disks and sockets, removed at the end */
+  work: string;
+}
+
+/** A fresh sparse file behind a guest's emulated NVMe disk. */
+export function scratchDisk(work: string, name: string, MiB: number): string {
+  const disk = join(work, `${name}.img`);
+  writeFileSync(disk, "");
+  truncateSync(disk, MiB * 2 ** 20);
+  return disk;
+}
+
+/** Kernels, initramfs and KVM-or-TCG: what every mode needs before a guest boots; null when interrupted. */
+async function prepare(o: MatrixOptions, io: MatrixIo, signal: AbortSignal, work: string): Promise<Prepared | null> {
   const qemu = findQemu();
   const store = new KernelStore();
   const kernels: Kernel[] = [];
@@ -65,25 +92,32 @@ export async function runMatrix(o: MatrixOptions, io: MatrixIo, signal: AbortSig
     if (k.note) io.log(`note: ${k.note}`);
     io.log(`kernel ${spec} → ${k.release} (${k.source === "local" ? k.image : k.source})`);
     kernels.push(k);
-    if (signal.aborted) return 130;
+    if (signal.aborted) return null;
   }
   const mode = o.kind === "vitest" ? "vitest" : "run";
   const initrd = await buildInitramfs({ mode, log: io.log });
   io.log(`initramfs ${initrd.path} (${(initrd.bytes / 2 ** 20).toFixed(0)} MiB, ${initrd.reused ? "cached" : "built"})`);
-  if (signal.aborted) return 130;
+  if (signal.aborted) return null;
 
   const version = await qemuVersion(qemu);
+  const base = { qemu, image: kernels[0]!.image, initrd: initrd.path, cpus: o.cpus, memoryMiB: o.memoryMiB, disk: scratchDisk(work, "probe", o.diskMiB), signal };
+  const { accel, reason } = await chooseAccel(o.accel, base, version, io.log);
+  io.log(`accel ${accel}${reason ? ` (KVM not usable: ${reason})` : ""}`);
+  if (signal.aborted) return null;
+  return { qemu, version, kernels, initrd: initrd.path, accel, work };
+}
+
+/** Runs the matrix; returns the process exit code (0 when every guest's command exited 0). */
+export async function runMatrix(o: MatrixOptions, io: MatrixIo, signal: AbortSignal): Promise<number> {
   const work = mkdtempSync(join(tmpdir(), "ringpoll-matrix-"));
   try {
-    const disk = join(work, "nvme.img");
-    writeFileSync(disk, "");
-    truncateSync(disk, o.diskMiB * 2 ** 20);
-    const base = { qemu, image: kernels[0]!.image, initrd: initrd.path, cpus: o.cpus, memoryMiB: o.memoryMiB, disk, signal };
-    const { accel, reason } = await chooseAccel(o.accel, base, version, io.log);
-    io.log(`accel ${accel}${reason ? ` (KVM not usable: ${reason})` : ""}`);
-    if (signal.aborted) return 130;
-
+    const p = await prepare(o, io, signal, work);
+    if (p === null) return 130;
     mkdirSync(o.out, { recursive: true });
+    if (o.interleave) return await runInterleaved(p, o, io, signal);
+    const { kernels, accel, version } = p;
+    const disk = scratchDisk(work, "nvme", o.diskMiB);
+    const base = { qemu: p.qemu, initrd: p.initrd, cpus: o.cpus, memoryMiB: o.memoryMiB, disk, signal };
     const taken = new Set<string>();
     const outcomes: KernelOutcome[] = [];
     for (const kernel of kernels) {
