@@ -4,4 +4,5 @@ PACKAGES_BUILD=(liburing-dev pkg-config g++ make python3 ca-certificates)
 # Test-only extras.
 PACKAGES_TEST=(iproute2 chromium busybox-static cpio wrk)
 # npm run test:kernels / ringpoll matrix: QEMU guests of Debian's 6.19 and 7.0 kernel images.
-PACKAGES_KERNELS=(qemu-system-x86 busybox-static cpio debian-archive-keyring)
+# util-linux: taskset pins the vCPUs of matrix --interleave guests (essential on Debian, not in every image).
+PACKAGES_KERNELS=(qemu-system-x86 busybox-static cpio debian-archive-keyring util-linux)

@@ -20,7 +20,7 @@ import { formatTable } from "../table.js";
 class BadInput extends Error {}
 
 // Errors from the engine that mean "this input cannot work here", not a bench bug.
-const INPUT_ERRNOS = new Set(["EADDRINUSE", "EADDRNOTAVAIL", "EINVAL", "ENOENT", "EACCES", "EPERM", "EOPNOTSUPP", "ENOTBLK", "EISDIR", "ENODEV"]);
+const INPUT_ERRNOS = new Set(["EADDRINUSE", "EADDRNOTAVAIL", "EINVAL", "ENOENT", "EACCES", "EPERM", "EOPNOTSUPP", "ENOTBLK", "EISDIR", "ENODEV", "ENOTDIR", "EEXIST", "EROFS"]);
 
 function integer(what: string, min: number, max: number) {
   return (text: string): number => {

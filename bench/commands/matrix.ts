@@ -1,3 +1,4 @@
+import { existsSync, statSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
 import { hasOption, parseSysctl, type JobKind } from "../matrix/job.js";
 import { KernelNotFoundError, local, parseKernelSpec } from "../matrix/kernels.js";
@@ -114,6 +115,8 @@ export function registerMatrix(program: Command): void {
           if (cmd.getOptionValueSource(f) === "cli") usage(`--${f === "injectPercent" ? "inject-percent" : f} needs --interleave`);
         }
       }
+      const out = flags.out ?? `results/matrix-${stamp()}`;
+      if (existsSync(out) && !statSync(out).isDirectory()) usage(`Expected a directory for --out but ${out} is a file`);
       const options: MatrixOptions = {
         kernels: flags.kernel,
         interleave: flags.interleave === true,
@@ -125,7 +128,7 @@ export function registerMatrix(program: Command): void {
         memoryMiB: flags.memory ?? (kind === "vitest" ? 2048 : 1024),
         diskMiB: flags.disk,
         timeoutS: flags.timeout,
-        out: flags.out ?? `results/matrix-${stamp()}`,
+        out,
         kind,
         args: command,
         sysctls: flags.sysctl,

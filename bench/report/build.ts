@@ -1,9 +1,9 @@
 // `ringpoll report`: result files → one self-contained HTML page.
-import { compareFiles } from "../compare/files.js";
 import type { LoadedFile } from "../compare/input.js";
 import { commonParams, groups, ratioRows } from "./data.js";
 import { page, type Figure } from "./html.js";
 import { fileLabels } from "./labels.js";
+import { compareMatching } from "./matching.js";
 import { renderSvg } from "./render.js";
 import { mediansSpec, ratiosSpec, seriesSpec } from "./specs.js";
 
@@ -12,14 +12,13 @@ export interface ReportOptions {
   targetPercent: number;
   force: boolean;
   now?: Date;
+  /** said on the page: skipped folder entries, streamed files */
+  notes?: string[];
 }
 
 export async function buildReport(files: readonly LoadedFile[], opts: ReportOptions): Promise<string> {
   const labels = fileLabels(files);
-  const report =
-    files.length > 1
-      ? compareFiles(files[0], files.slice(1), { metrics: ["headline"], targetPercent: opts.targetPercent, force: opts.force })
-      : { comparisons: [], notes: [] };
+  const { report, alone } = compareMatching(files, { targetPercent: opts.targetPercent, force: opts.force });
   const figures: Figure[] = [];
   const gs = groups(files, labels);
   for (const [i, g] of gs.entries()) {
@@ -30,7 +29,10 @@ export async function buildReport(files: readonly LoadedFile[], opts: ReportOpti
   const ratios = ratioRows(report.comparisons, labels);
   if (ratios.length) figures.push({ id: "ratios", caption: "Ratio head/base per comparison with its 95 % CI.", svg: await renderSvg(ratiosSpec(ratios, commonParams(report.comparisons))) });
   for (const [i, g] of gs.entries()) {
-    if (g.series.length) figures.push({ id: `series-${i}`, caption: `Per-second ${g.metric} of every run, ${g.name}.`, svg: await renderSvg(seriesSpec(g)) });
+    if (!g.series.length) continue;
+    const what = g.metric === "cpuNsPerPacket" ? `CPU ns per packet of every run` : `Per-second ${g.metric} of every run`;
+    const thinned = g.thinnedBy ? ` Every ${g.thinnedBy}th point drawn (too many to draw all).` : "";
+    figures.push({ id: `series-${i}`, caption: `${what}, ${g.name}.${thinned}`, svg: await renderSvg(seriesSpec(g)) });
   }
-  return page({ title: opts.title, generated: (opts.now ?? new Date()).toISOString(), files, labels, figures, report });
+  return page({ title: opts.title, generated: (opts.now ?? new Date()).toISOString(), files, labels, figures, report, alone, notes: opts.notes ?? [] });
 }

@@ -2,7 +2,8 @@
 import type { Comparison } from "../compare/files.js";
 import type { LoadedFile } from "../compare/input.js";
 import { describeResult, paramsKey } from "../compare/match.js";
-import { headlineMetric, resultValues, type MetricName } from "../compare/metric.js";
+import { resultValues, runValue, type MetricName } from "../compare/metric.js";
+import { reportMetric } from "./matching.js";
 import { medianCi } from "../stats/median-ci.js";
 
 export interface MedianRow {
@@ -42,7 +43,11 @@ export interface Group {
   metric: MetricName;
   medians: MedianRow[];
   series: SeriesRow[];
+  /** every k-th point of the series is drawn when there are too many */
+  thinnedBy?: number;
 }
+
+export const MAX_SERIES_POINTS = 20_000;
 
 function groupName(scenario: string, params: Record<string, unknown>): string {
   const p = Object.entries(params).map(([k, v]) => `${k}=${v}`).join(" ");
@@ -57,20 +62,35 @@ export function groups(files: readonly LoadedFile[], labels: Map<string, string>
     for (const r of f.data.results) {
       const key = `${r.scenario}\u0000${paramsKey(r.params)}`;
       let g = byName.get(key);
-      if (!g) byName.set(key, (g = { name: groupName(r.scenario, r.params), metric: headlineMetric(r.scenario), medians: [], series: [] }));
+      if (!g) byName.set(key, (g = { name: groupName(r.scenario, r.params), metric: reportMetric(r), medians: [], series: [] }));
       const { values } = resultValues(r, g.metric);
       if (values.length) {
         const ci = medianCi(values);
         g.medians.push({ group: g.name, receiver: r.receiver, kernel, median: ci.median, lo: ci.lo, hi: ci.hi, coverage: ci.coverage, runs: values.length });
       }
       r.runs.forEach((run, i) => {
-        const round = run.round ?? i;
-        const n = run.samples?.length ?? 0;
-        run.samples?.forEach((value, s) => {
-          if (Number.isFinite(value)) g!.series.push({ group: g!.name, receiver: r.receiver, kernel, run: `${kernel} #${round}`, t: round + (s + 0.5) / n, value });
-        });
+        const round = Number.isFinite(run.round) ? run.round : i;
+        const point = (t: number, value: number): void => {
+          if (Number.isFinite(value)) g!.series.push({ group: g!.name, receiver: r.receiver, kernel, run: `${kernel} #${round}`, t, value });
+        };
+        // per-second samples are of the throughput; CPU per packet is one figure per run
+        if (g!.metric === "cpuNsPerPacket") {
+          const v = runValue(run, "cpuNsPerPacket");
+          if (typeof v === "number") point(round + 0.5, v);
+        } else {
+          const samples: unknown = run.samples;
+          if (!Array.isArray(samples)) return;
+          samples.forEach((value, s) => typeof value === "number" && point(round + (s + 0.5) / samples.length, value));
+        }
       });
     }
+  }
+  // an SVG with more points than this is slow to draw and no clearer: keep every k-th
+  for (const g of byName.values()) {
+    if (g.series.length <= MAX_SERIES_POINTS) continue;
+    const k = Math.ceil(g.series.length / MAX_SERIES_POINTS);
+    g.thinnedBy = k;
+    g.series = g.series.filter((_, i) => i % k === 0);
   }
   return [...byName.values()];
 }

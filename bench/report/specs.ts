@@ -42,7 +42,7 @@ export function mediansSpec(g: Group): TopLevelSpec {
 export function seriesSpec(g: Group): TopLevelSpec {
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: `Per-second ${g.metric} of each run, in run order — ${g.name}` },
+    title: { text: `${g.metric === "cpuNsPerPacket" ? "CPU ns per packet" : `Per-second ${g.metric}`} of each run, in run order — ${g.name}` },
     config,
     data: { values: g.series },
     facet: { row: { field: "receiver", type: "nominal", title: null } },
