@@ -1,6 +1,7 @@
 import { statSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import { BadInput } from "../compare/input.js";
+import { defaultProfilePath, loadProfile } from "../compare/profile.js";
 import { percent } from "../cli-args.js";
 import { readInputs } from "../report/inputs.js";
 
@@ -24,14 +25,18 @@ export function registerReport(program: Command): void {
     .option("--title <text>", "page title", "ringpoll results")
     .option("--target <percent>", "effect size for the runs-needed column", percent("--target", false), 1.5)
     .option("--force", "give verdicts on results recorded under emulation (QEMU TCG)")
+    .option("--noise-profile <file>", "the host's between-session noise from ringpoll calibrate (default: $RINGPOLL_NOISE_PROFILE or ~/.config/ringpoll/noise-profile.json when it exists)")
+    .option("--no-noise-profile", "use no noise profile: files recorded apart (one session each) get no verdict")
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
-    .action(async (paths: string[], opts: { html: string; title: string; target: number; force?: boolean }) => {
+    .action(async (paths: string[], opts: { html: string; title: string; target: number; force?: boolean; noiseProfile?: string | false }) => {
       try {
         checkOutput(opts.html);
+        const profilePath = opts.noiseProfile === false ? null : (opts.noiseProfile ?? defaultProfilePath());
+        const profile = profilePath === null ? null : loadProfile(profilePath, typeof opts.noiseProfile === "string");
         const inputs = await readInputs(paths);
         // vega is loaded only for this command, so the rest of the CLI starts fast
         const { buildReport } = await import("../report/build.js");
-        const html = await buildReport(inputs.files, { title: opts.title, targetPercent: opts.target, force: opts.force === true, notes: inputs.notes });
+        const html = await buildReport(inputs.files, { title: opts.title, targetPercent: opts.target, force: opts.force === true, profile, notes: inputs.notes });
         try {
           writeFileSync(opts.html, html);
         } catch (err) {

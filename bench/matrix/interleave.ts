@@ -1,14 +1,13 @@
 // matrix --interleave: every kernel boots once and stays up; the bench runs in rounds, one run per
 // guest per round, the order alternating (A B, B A, …) so slow drift of the host hits both sides
 // alike and each round is a pair. The host's load is recorded around every run.
-import { randomUUID } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { resultKey } from "../compare/match.js";
 import { headlineMetric } from "../compare/metric.js";
 import { summarize as summarizeRuns } from "../pps/run.js";
-import { SCHEMA, type ResultFile, type Run, type ScenarioResult } from "../schema.js";
+import { newSession, SCHEMAS_READ, type ResultFile, type Run, type ScenarioResult, type Session } from "../schema.js";
 import { Guest, socketPath } from "./guest.js";
 import { loadBetween, snapshot, type HostLoad } from "./host-load.js";
 import { jobScript, roundArgs } from "./job.js";
@@ -19,6 +18,8 @@ import { emitReport } from "../commands/compare.js";
 
 export interface RoundRecord extends HostLoad {
   round: number;
+  /** place of this guest's run in the round's order (0 = first) */
+  slot: number;
   /** 0-based position of this run in the session (round × kernels + place in the round's order) */
   position: number;
   seconds: number;
@@ -53,12 +54,14 @@ export function hostCpuSets(guests: number, cpus: number, hostCpus: number): { s
 
 /** Adds one round's result file to a side: runs get the session's round and the host load. */
 export function addRound(side: Side, raw: unknown, record: RoundRecord): void {
-  if (raw === null || typeof raw !== "object" || (raw as { schema?: unknown }).schema !== SCHEMA) throw new Error(`${side.kernel.release}: round ${record.round} wrote no ${SCHEMA} result`);
+  const schema = (raw as { schema?: unknown } | null)?.schema;
+  if (raw === null || typeof raw !== "object" || !(SCHEMAS_READ as readonly unknown[]).includes(schema)) throw new Error(`${side.kernel.release}: round ${record.round} wrote no ringpoll result file`);
   const file = raw as ResultFile;
   const stamp = (r: Run): Run => ({
     ...r,
     round: record.round,
-    extra: { ...r.extra, position: record.position, hostBusy: record.hostBusy, hostGuestsBusy: record.guestsBusy, hostOtherBusy: record.otherBusy, hostLoad1: record.load1 },
+    slot: record.slot,
+    extra: { ...r.extra, hostBusy: record.hostBusy, hostGuestsBusy: record.guestsBusy, hostOtherBusy: record.otherBusy, hostLoad1: record.load1 },
   });
   if (side.file === null) side.file = { ...file, results: file.results.map((r) => ({ ...r, runs: r.runs.map(stamp) })) };
   else {
@@ -78,7 +81,7 @@ function resummarize(results: ScenarioResult[]): ScenarioResult[] {
 
 export async function runInterleaved(p: Prepared, o: MatrixOptions, io: MatrixIo, signal: AbortSignal): Promise<number> {
   const { kernels, accel } = p;
-  const session = randomUUID();
+  const session = newSession(true);
   const { sets, note } = hostCpuSets(kernels.length, o.cpus, availableParallelism());
   io.log(`interleave: ${kernels.length} guests, ${o.rounds} rounds; ${note}`);
   const sides: Side[] = kernels.map((kernel, i) => ({ kernel, injectPercent: o.inject?.kernel === i ? o.inject.percent : 0, hostCpus: sets[i]!, file: null, rounds: [] }));
@@ -123,7 +126,7 @@ export async function runInterleaved(p: Prepared, o: MatrixOptions, io: MatrixIo
         const out = await guest.run(round, o.timeoutS * 1000);
         const load = loadBetween(before, snapshot(cpu()));
         if (signal.aborted) return 130;
-        const record: RoundRecord = { round, position: round * kernels.length + place, seconds: out.seconds, ...load };
+        const record: RoundRecord = { round, slot: place, position: round * kernels.length + place, seconds: out.seconds, ...load };
         io.log(
           `round ${round + 1}/${o.rounds} ${kernels[i]!.release}: exit ${out.exit}, ${out.seconds.toFixed(1)} s; host busy ${pct(load.hostBusy)} (guests ${pct(load.guestsBusy)}, other ${pct(load.otherBusy)}), load ${load.load1.toFixed(2)}`,
         );
@@ -151,14 +154,15 @@ export async function runInterleaved(p: Prepared, o: MatrixOptions, io: MatrixIo
   if (failure !== null) io.log(`ringpoll matrix: ${failure}`);
 
   const files = writeSides(sides, p, o, session);
-  io.print(`interleaved session ${session}: ${Math.min(...sides.map((s) => s.rounds.length))} complete rounds`);
+  io.print(`interleaved session ${session.id}: ${Math.min(...sides.map((s) => s.rounds.length))} complete rounds`);
   for (const [i, s] of sides.entries()) {
     io.print(`  ${s.kernel.release}${s.injectPercent > 0 ? ` (+${s.injectPercent} % injected)` : ""}: ${files[i] ?? "no result"}`);
   }
   if (accel === "tcg") io.print(EMULATED_LABEL);
   if (sides.every((s) => s.file !== null) && sides.length > 1) {
     io.print("");
-    emitReport(pairedReport(sides, files as string[], { emulated: accel === "tcg", force: o.force, targetPercent: 1.5 }), {});
+    for (const s of sides) Object.assign(s.file!, { session, emulated: accel === "tcg" });
+    emitReport(pairedReport(sides, files as string[], { force: o.force, targetPercent: 1.5 }), {});
   }
   return failure === null ? 0 : 1;
 }
@@ -167,13 +171,15 @@ function pct(x: number): string {
   return `${(x * 100).toFixed(0)} %`;
 }
 
-function writeSides(sides: Side[], p: Prepared, o: MatrixOptions, session: string): (string | null)[] {
+function writeSides(sides: Side[], p: Prepared, o: MatrixOptions, session: Session): (string | null)[] {
   const taken = new Set<string>();
   return sides.map((s, i) => {
     if (s.file === null) return null;
     const path = join(o.out, `${fileName(s.kernel.release, taken)}.json`);
     const stamped = {
       ...s.file,
+      // one session for every kernel's file: compare and report pair their runs by round
+      session,
       results: resummarize(s.file.results),
       emulated: p.accel === "tcg",
       matrix: {
@@ -185,7 +191,7 @@ function writeSides(sides: Side[], p: Prepared, o: MatrixOptions, session: strin
         memoryMiB: o.memoryMiB,
         hostCpus: s.hostCpus,
         injectPercent: s.injectPercent,
-        interleave: { session, kernels: sides.map((x) => x.kernel.release), side: i, rounds: s.rounds },
+        interleave: { session: session.id, kernels: sides.map((x) => x.kernel.release), side: i, rounds: s.rounds },
       },
     };
     writeFileSync(path, JSON.stringify(stamped, null, 2) + "\n");

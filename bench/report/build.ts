@@ -1,5 +1,6 @@
 // `ringpoll report`: result files → one self-contained HTML page.
 import type { LoadedFile } from "../compare/input.js";
+import type { LoadedProfile } from "../compare/profile.js";
 import { commonParams, groups, ratioRows } from "./data.js";
 import { page, type Figure } from "./html.js";
 import { fileLabels } from "./labels.js";
@@ -11,6 +12,8 @@ export interface ReportOptions {
   title: string;
   targetPercent: number;
   force: boolean;
+  /** the host's between-session noise, for files recorded apart */
+  profile?: LoadedProfile | null;
   now?: Date;
   /** said on the page: skipped folder entries, streamed files */
   notes?: string[];
@@ -18,7 +21,7 @@ export interface ReportOptions {
 
 export async function buildReport(files: readonly LoadedFile[], opts: ReportOptions): Promise<string> {
   const labels = fileLabels(files);
-  const { report, alone } = compareMatching(files, { targetPercent: opts.targetPercent, force: opts.force });
+  const { report, alone } = compareMatching(files, { targetPercent: opts.targetPercent, force: opts.force, profile: opts.profile ?? null });
   const figures: Figure[] = [];
   const gs = groups(files, labels);
   for (const [i, g] of gs.entries()) {

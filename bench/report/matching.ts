@@ -4,6 +4,7 @@
 // is what can differ and what is compared.
 import { compareFiles, type CompareReport } from "../compare/files.js";
 import type { LoadedFile } from "../compare/input.js";
+import type { LoadedProfile } from "../compare/profile.js";
 import { resultKey } from "../compare/match.js";
 import { headlineMetric, type MetricName } from "../compare/metric.js";
 import type { ScenarioResult } from "../schema.js";
@@ -27,7 +28,7 @@ function only(f: LoadedFile, key: string): LoadedFile {
   return { path: f.path, data: { ...f.data, results: f.data.results.filter((r) => resultKey(r) === key) } };
 }
 
-export function compareMatching(files: readonly LoadedFile[], opts: { targetPercent: number; force: boolean }): Matching {
+export function compareMatching(files: readonly LoadedFile[], opts: { targetPercent: number; force: boolean; profile: LoadedProfile | null }): Matching {
   const holders = new Map<string, { result: ScenarioResult; files: LoadedFile[] }>();
   for (const f of files) {
     for (const r of f.data.results) {
@@ -47,7 +48,7 @@ export function compareMatching(files: readonly LoadedFile[], opts: { targetPerc
     }
     const [base, ...heads] = h.files;
     for (const head of heads) {
-      const r = compareFiles(only(base!, key), [only(head, key)], { metrics: [reportMetric(h.result)], targetPercent: opts.targetPercent, force: opts.force });
+      const r = compareFiles(only(base!, key), [only(head, key)], { metrics: [reportMetric(h.result)], targetPercent: opts.targetPercent, force: opts.force, profile: opts.profile });
       comparisons.push(...r.comparisons);
       for (const n of r.notes) notes.add(n);
     }

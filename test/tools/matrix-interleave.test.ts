@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { cpuJiffies, loadBetween } from "../../dist/bench/matrix/host-load.js";
 import { addRound, hostCpuSets, roundOrder, type Side } from "../../dist/bench/matrix/interleave.js";
 import { roundArgs } from "../../dist/bench/matrix/job.js";
-import { alignByRound, pairedReport } from "../../dist/bench/matrix/paired.js";
+import { pairedReport } from "../../dist/bench/matrix/paired.js";
 import { kernelCmdline, qemuArgs } from "../../dist/bench/matrix/qemu.js";
 import { ringpoll } from "./cli.js";
 import { normals, result, resultFile } from "./results.js";
@@ -17,7 +17,7 @@ function side(release: string, injectPercent = 0): Side {
 }
 
 /** A session of `n` rounds: base pps around 100k, head `effect` lower, both sharing a per-round host factor. */
-function session(n: number, effect: number, seed: number): [Side, Side] {
+function session(n: number, effect: number, seed: number, emulated = false): [Side, Side] {
   const z = normals(seed);
   const a = side("6.19.14", 0);
   const b = side("7.0.13", 5);
@@ -26,9 +26,12 @@ function session(n: number, effect: number, seed: number): [Side, Side] {
     for (const [s, centre, inject] of [[a, 100_000, 0], [b, 100_000 * (1 - effect), 5]] as const) {
       const v = centre * host * Math.exp(0.005 * z());
       const r = result("epoll", [v], { params: { flows: 8, size: 64, injectPercent: inject } });
-      addRound(s, resultFile(s.kernel.release, [r]), { round, position: round * 2, seconds: 2, ...load });
+      addRound(s, resultFile(s.kernel.release, [r]), { round, slot: round % 2, position: round * 2, seconds: 2, ...load });
     }
   }
+  // what the matrix stamps on both files before comparing
+  const id = { id: `session-${seed}`, startedAt: "2026-01-01T00:00:00.000Z", interleaved: true };
+  for (const s of [a, b]) Object.assign(s.file!, { session: id, emulated });
   return [a, b];
 }
 
@@ -61,9 +64,10 @@ describe("matrix --interleave pieces", () => {
     const [a] = session(3, 0, 1);
     expect(a.file!.results).toHaveLength(1);
     expect(a.file!.results[0]!.runs.map((r) => r.round)).toEqual([0, 1, 2]);
-    expect(a.file!.results[0]!.runs[0]!.extra).toMatchObject({ hostBusy: 0.5, hostOtherBusy: 0.2, hostGuestsBusy: 0.3, position: 0 });
+    expect(a.file!.results[0]!.runs.map((r) => r.slot)).toEqual([0, 1, 0]);
+    expect(a.file!.results[0]!.runs[0]!.extra).toMatchObject({ hostBusy: 0.5, hostOtherBusy: 0.2, hostGuestsBusy: 0.3 });
     expect(a.rounds).toHaveLength(3);
-    expect(() => addRound(a, { schema: "other" }, { round: 3, position: 6, seconds: 1, ...load })).toThrow(/round 3 wrote no ringpoll.bench.v1 result/);
+    expect(() => addRound(a, { schema: "other" }, { round: 3, slot: 0, position: 6, seconds: 1, ...load })).toThrow(/round 3 wrote no ringpoll result file/);
   });
 
   it("host load: busy share of all CPUs, the guests' part and the rest", () => {
@@ -75,16 +79,17 @@ describe("matrix --interleave pieces", () => {
   });
 
   it("pairs by round, leaving out rounds one side lacks", () => {
-    const [a, b] = session(4, 0, 2);
+    const [a, b] = session(6, 0.05, 2);
     b.file!.results[0]!.runs.splice(1, 1);
-    const x = alignByRound(a.file!.results[0]!, b.file!.results[0]!, "pps");
-    expect(x.base).toHaveLength(3);
-    expect(x.dropped).toBe(1);
+    const pps = pairedReport([a, b], ["a.json", "b.json"], { force: false, targetPercent: 1.5 }).comparisons.find((c) => c.metric === "pps")!;
+    expect(pps.analysis).toBe("paired");
+    expect(pps.pairs).toBe(5);
+    expect(pps.notes.join(" ")).toMatch(/1 runs without a partner/);
   });
 
   it("finds a 5 % injected slowdown under 20 % shared round-to-round noise (paired), and says so", () => {
     const [a, b] = session(8, 0.05, 3);
-    const report = pairedReport([a, b], ["a.json", "b.json"], { emulated: false, force: false, targetPercent: 1.5 });
+    const report = pairedReport([a, b], ["a.json", "b.json"], { force: false, targetPercent: 1.5 });
     const pps = report.comparisons.find((c) => c.metric === "pps")!;
     expect(pps.analysis).toBe("paired");
     expect(pps.verdict).toBe("slower");
@@ -94,10 +99,10 @@ describe("matrix --interleave pieces", () => {
   });
 
   it("under emulation the verdict is withheld unless forced", () => {
-    const [a, b] = session(6, 0.05, 4);
-    const held = pairedReport([a, b], ["a.json", "b.json"], { emulated: true, force: false, targetPercent: 1.5 });
+    const [a, b] = session(6, 0.05, 4, true);
+    const held = pairedReport([a, b], ["a.json", "b.json"], { force: false, targetPercent: 1.5 });
     expect(held.comparisons.every((c) => c.verdict === "no verdict" && /emulation/.test(c.reason!))).toBe(true);
-    const forced = pairedReport([a, b], ["a.json", "b.json"], { emulated: true, force: true, targetPercent: 1.5 });
+    const forced = pairedReport([a, b], ["a.json", "b.json"], { force: true, targetPercent: 1.5 });
     expect(forced.comparisons.find((c) => c.metric === "pps")!.verdict).toBe("slower");
   });
 });

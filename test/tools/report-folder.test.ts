@@ -5,12 +5,16 @@ import { join } from "node:path";
 import { once } from "node:events";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ringpoll } from "./cli.js";
-import { result, resultFile, runs, sample, tmp, writeJson } from "./results.js";
+import { noiseProfile, result, resultFile, runs, sample, tmp, writeJson } from "./results.js";
 
 let dir: string;
+// files recorded apart (one session each): a near-zero between-session noise profile lets the
+// report give verdicts (docs/statistics.md, "Sessions")
+let env: Record<string, string>;
 
 beforeAll(() => {
   dir = tmp();
+  env = { RINGPOLL_NOISE_PROFILE: noiseProfile(dir) };
 });
 
 function page(path: string): string {
@@ -27,7 +31,7 @@ describe("report on a folder of mixed results", () => {
     writeJson(folder, "probe.json", { kernel: { release: "7.0.0" } });
     writeFileSync(join(folder, "notes.txt"), "not json");
     const html = join(dir, "mixed.html");
-    const r = ringpoll(["report", folder, "--html", html]);
+    const r = ringpoll(["report", folder, "--html", html], env);
     expect(r.stderr).toMatch(/note: skipped .*probe\.json: expected schema/);
     expect(r.status).toBe(0);
     const p = page(html);
@@ -51,7 +55,7 @@ describe("report on a folder of mixed results", () => {
     const a = writeJson(dir, "rate-a.json", atRate("6.19.0", sample(5, 6, 2000, 0.01)));
     const b = writeJson(dir, "rate-b.json", atRate("7.0.0", sample(6, 6, 1800, 0.01)));
     const html = join(dir, "rate.html");
-    const r = ringpoll(["report", a, b, "--html", html]);
+    const r = ringpoll(["report", a, b, "--html", html], env);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const p = page(html);
@@ -95,7 +99,7 @@ describe("report on a folder of mixed results", () => {
     await once(out, "finish");
     const small = writeJson(dir, "small.json", resultFile("7.0.0", [result("epoll", sample(9, 6, 1.05e6, 0.01))]));
     const html = join(dir, "huge.html");
-    const r = ringpoll(["report", path, small, "--html", html]);
+    const r = ringpoll(["report", path, small, "--html", html], env);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/huge\.json: \d+ MiB, streamed: 40000 runs summarised \(figures per run kept; per-second samples and extras left out\)/);
     const p = page(html);
