@@ -2,7 +2,7 @@
 import type { CompareReport, Comparison } from "./files.js";
 import { pValue, pct, resolutionSentence, value, verdictSentence } from "./format.js";
 import { sideLabels } from "./labels.js";
-import { gateLine } from "./text.js";
+import { analysisLine, gateLine } from "./text.js";
 
 function cell(text: string): string {
   return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
@@ -27,6 +27,7 @@ function row(c: Comparison): string {
     sideCell(c, "head"),
     ratio,
     pValue(c.pValue),
+    analysisLine(c),
     `${mark}${verdictSentence(c, labels.head, labels.base)}`,
     resolutionSentence(c) ?? "–",
   ];
@@ -41,8 +42,8 @@ export function reportMarkdown(report: CompareReport, thresholdPercent?: number)
     "",
     title,
     "",
-    "| scenario | receiver | params | metric | base median | head median | ratio head/base (95 % CI) | p | verdict | resolution |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "| scenario | receiver | params | metric | base median | head median | ratio head/base (95 % CI) | p | analysis | verdict | resolution |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
     ...report.comparisons.map(row),
   ];
   const notes = [...report.notes, ...report.comparisons.flatMap((c) => c.notes)];

@@ -14,9 +14,11 @@ function side(c: Comparison, which: "base" | "head", label: string, width: numbe
 /** Which analysis the comparison used and on what, in words. */
 export function analysisLine(c: Comparison): string {
   const s = c.sessions;
-  const noise = s && (s.withinPercent !== null || s.betweenPercent !== null)
-    ? `; noise within a session ${s.withinPercent === null ? "–" : `${pct(s.withinPercent)} %`}, between sessions ${s.betweenPercent === null ? "not measurable here" : `${pct(s.betweenPercent)} %`}`
-    : "";
+  const parts: string[] = [];
+  if (s?.withinPercent != null) parts.push(`noise within a session ${pct(s.withinPercent)} %`);
+  if (s?.betweenPercent != null) parts.push(`between sessions ${pct(s.betweenPercent)} %`);
+  else if (s && c.analysis === "sessions") parts.push("between sessions not measurable from one session per side");
+  const noise = parts.length ? `; ${parts.join(", ")}` : "";
   switch (c.analysis) {
     case "paired":
       return `paired by round (${c.pairs} rounds of one interleaved session${c.correlation == null ? "" : `, correlation ${c.correlation.toFixed(2)}`})`;
@@ -25,7 +27,7 @@ export function analysisLine(c: Comparison): string {
     case "sessions":
       return `${s ? `${s.base} vs ${s.head} sessions` : "sessions"}${c.verdict === "no verdict" ? "" : ", Welch on session means"}${noise}`;
     case "profile":
-      return `one session per side${s ? ` (${s.base} vs ${s.head})` : ""} with the host's between-session noise from ringpoll calibrate${noise}`;
+      return `${s ? `${s.base} vs ${s.head} sessions` : "sessions"} with the between-session noise of the host's profile (ringpoll calibrate)${noise}`;
   }
 }
 
