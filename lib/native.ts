@@ -91,6 +91,8 @@ export interface NativeRing {
   createBufferRing(count: number, size: number, bgid: number, data: ArrayBuffer): NativeBufferRing | number;
   inflight(): number;
   submits(): number;
+  /** [submits, JS calls, CQEs, io_uring_enter calls, eventfd reads, empty wake-ups] */
+  counters(out: Float64Array): void;
   close(): void;
 }
 

@@ -69,6 +69,7 @@ Napi::Function Ring::Init(Napi::Env env) {
                          InstanceMethod<&Ring::CreateBufferRing>("createBufferRing"),
                          InstanceMethod<&Ring::Inflight>("inflight"),
                          InstanceMethod<&Ring::Submits>("submits"),
+                         InstanceMethod<&Ring::Counters>("counters"),
                          InstanceMethod<&Ring::Close>("close"),
                      });
 }

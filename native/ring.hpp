@@ -83,6 +83,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
   Napi::Value CreateBufferRing(const Napi::CallbackInfo& info);
   Napi::Value Inflight(const Napi::CallbackInfo& info);
   Napi::Value Submits(const Napi::CallbackInfo& info);
+  void Counters(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   io_uring_sqe* GetSqe();
@@ -119,6 +120,11 @@ class Ring : public Napi::ObjectWrap<Ring> {
   int64_t inflight_ = 0;  // SQEs handed to the kernel whose final CQE has not been reaped
   unsigned queued_ = 0;   // SQEs prepared but not yet submitted
   uint64_t submits_ = 0;
+  // What wake-ups cost (IoUring.stats): JS calls, CQEs handed over, io_uring_enter calls,
+  // eventfd reads, and wake-ups that found no CQE (no JS call).
+  struct {
+    uint64_t calls = 0, cqes = 0, enters = 0, eventfdReads = 0, emptyWakes = 0;
+  } wake_;
   bool refed_ = true;
   bool dispatching_ = false;
   bool teardown_ = false;  // env cleanup: no napi calls

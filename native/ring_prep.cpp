@@ -44,6 +44,14 @@ void Ring::ScheduleSubmit() {
 
 int Ring::SubmitNow() {
   submits_++;
+  // io_uring_submit enters the kernel when there is something to submit (SQPOLL: only to wake
+  // the SQ thread) or a CQ overflow to flush.
+  bool sqpoll = (setupFlags_ & IORING_SETUP_SQPOLL) != 0;
+  unsigned kflags = IO_URING_READ_ONCE(*state_->ring.sq.kflags);
+  if ((io_uring_sq_ready(&state_->ring) > 0 && (!sqpoll || (kflags & IORING_SQ_NEED_WAKEUP) != 0)) ||
+      (kflags & IORING_SQ_CQ_OVERFLOW) != 0) {
+    wake_.enters++;
+  }
   int r = io_uring_submit(&state_->ring);
   queued_ = io_uring_sq_ready(&state_->ring);
   if (queued_ == 0) uv_prepare_stop(state_->prepare);

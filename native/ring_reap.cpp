@@ -29,7 +29,10 @@ int Ring::ReapInto(bool pollIopoll) {
   // DEFER_TASKRUN: completions are posted only when this thread runs its task work.
   // IOPOLL: completions appear only when someone polls the device.
   // CQ overflow (more completions than CQ slots): the kernel keeps them until someone enters.
-  if (pollIopoll || (setupFlags_ & IORING_SETUP_DEFER_TASKRUN) != 0 || Overflowed()) io_uring_get_events(ring);
+  if (pollIopoll || (setupFlags_ & IORING_SETUP_DEFER_TASKRUN) != 0 || Overflowed()) {
+    wake_.enters++;
+    io_uring_get_events(ring);
+  }
   if (teardown_) return ConsumeAll();
   uint32_t* t = tagsData_;
   int32_t* rs = resData_;
@@ -91,10 +94,13 @@ void Ring::Dispatch() {
   Napi::HandleScope outer(env);
   Napi::Object self = Value();  // stays reachable even if the last request's Unref() made us weak
   Napi::Value handler = onCompletions_.IsEmpty() ? env.Undefined() : onCompletions_.Value();
-  for (;;) {
+  for (bool first = true;; first = false) {
     Napi::HandleScope scope(env);
     int n = ReapInto((setupFlags_ & IORING_SETUP_IOPOLL) != 0);
+    if (n <= 0 && first) wake_.emptyWakes++;
     if (n <= 0 || !handler.IsFunction()) break;
+    wake_.calls++;
+    wake_.cqes += static_cast<uint64_t>(n);
     try {
       handler.As<Napi::Function>().MakeCallback(self, {Napi::Number::New(env, n)}, *asyncContext_);
     } catch (const Napi::Error& e) {
@@ -109,6 +115,7 @@ void Ring::Dispatch() {
 void Ring::OnEventFd(uv_poll_t* handle, int, int) {
   auto* st = static_cast<RingState*>(handle->data);
   uint64_t v;
+  if (st->eventFd >= 0 && st->owner != nullptr) st->owner->wake_.eventfdReads++;
   while (st->eventFd >= 0 && read(st->eventFd, &v, sizeof v) < 0 && errno == EINTR) {
   }
   if (st->owner != nullptr) st->owner->Dispatch();
@@ -127,4 +134,14 @@ Napi::Value Ring::Reap(const Napi::CallbackInfo& info) {
   int n = ReapInto((setupFlags_ & IORING_SETUP_IOPOLL) != 0);
   UpdateIdle();
   return Napi::Number::New(info.Env(), n);
+}
+
+// counters(out: Float64Array(6)): submits, JS calls, CQEs handed to JS, io_uring_enter calls,
+// eventfd reads, wake-ups with no CQE.
+void Ring::Counters(const Napi::CallbackInfo& info) {
+  auto out = info[0].As<Napi::Float64Array>();
+  double v[] = {static_cast<double>(submits_),     static_cast<double>(wake_.calls),
+                static_cast<double>(wake_.cqes),   static_cast<double>(wake_.enters),
+                static_cast<double>(wake_.eventfdReads), static_cast<double>(wake_.emptyWakes)};
+  for (size_t i = 0; i < 6 && i < out.ElementLength(); i++) out[i] = v[i];
 }

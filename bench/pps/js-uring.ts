@@ -25,11 +25,7 @@ export function startJsUring(fds: number[], counter: Uint32Array, size: number):
   for (let i = 0; i < fds.length; i++) arm(i);
   ring.queue(batch);
   let datagrams = 0;
-  let calls = 0;
-  let cqeCount = 0;
   ring.onCompletions((cqes) => {
-    calls++;
-    cqeCount += cqes.length;
     batch.clear();
     let got = 0;
     for (let j = 0; j < cqes.length; j++) {
@@ -50,6 +46,9 @@ export function startJsUring(fds: number[], counter: Uint32Array, size: number):
       ring.close();
       for (const fd of fds) sys.close(fd);
     },
-    totals: () => ({ calls, datagrams, items: cqeCount, epollWaits: 0, eventfdReads: null, enters: null, ...sysTotals() }),
+    totals: () => {
+      const s = ring.stats;
+      return { calls: s.calls, datagrams, items: s.cqes, epollWaits: 0, eventfdReads: s.eventfdReads, enters: s.enters, ...sysTotals() };
+    },
   };
 }

@@ -19,6 +19,7 @@ import {
 } from "../uring-constants.js";
 import { IORING_SETUP } from "../uring-probe.js";
 import { MultishotIterator, type Lease, type Message } from "../uring-multishot.js";
+import type { NativeRing } from "../native.js";
 import * as validate from "../validate.js";
 import { fdArg, positionArg, rangeArg, type Fd, type OpOptions, type RwOptions } from "./args.js";
 import { Requests, noop } from "./requests.js";
@@ -31,6 +32,16 @@ export interface IoUringStats {
   rearms: number;
   /** multishot completions that found the buffer ring empty */
   enobufs: number;
+  /** completion batches handed to JS by the event loop (wake-ups that found CQEs) */
+  calls: number;
+  /** CQEs in those batches */
+  cqes: number;
+  /** io_uring_enter calls: submits that entered the kernel, and get-events (DEFER_TASKRUN, IOPOLL, CQ overflow) */
+  enters: number;
+  /** reads of the eventfd that wakes the loop (DEFER_TASKRUN rings) */
+  eventfdReads: number;
+  /** wake-ups that found no CQE (no JS call) */
+  emptyWakes: number;
 }
 
 /** A buffer must go back to the kernel exactly once: a second add would hand it out twice. */
@@ -48,7 +59,8 @@ export class IoUring implements Disposable {
   static readonly OP = IORING_OP;
 
   readonly setup: IoUringSetup;
-  readonly #stats: IoUringStats = { submits: 0, rearms: 0, enobufs: 0 };
+  readonly #stats: IoUringStats = { submits: 0, rearms: 0, enobufs: 0, calls: 0, cqes: 0, enters: 0, eventfdReads: 0, emptyWakes: 0 };
+  readonly #counters = new Float64Array(6);
   readonly #req: Requests;
   readonly #bufferRings: BufferRing[] = [];
   #nextBgid = 0;
@@ -67,10 +79,16 @@ export class IoUring implements Disposable {
     return this.#req.ring === null;
   }
 
-  /** Counters: submits, multishot re-arms and ENOBUFS. */
+  /** Counters: submits, multishot re-arms and ENOBUFS, and what the wake-ups cost (kept after close). */
   get stats(): IoUringStats {
-    if (this.#req.ring !== null) this.#stats.submits = this.#req.ring.submits();
+    if (this.#req.ring !== null) this.#readCounters(this.#req.ring);
     return this.#stats;
+  }
+
+  #readCounters(ring: NativeRing): void {
+    ring.counters(this.#counters);
+    const [submits, calls, cqes, enters, eventfdReads, emptyWakes] = this.#counters;
+    Object.assign(this.#stats, { submits, calls, cqes, enters, eventfdReads, emptyWakes });
   }
 
   /** Requests handed to the kernel whose final completion has not arrived. */
@@ -422,6 +440,7 @@ export class IoUring implements Disposable {
   close(): void {
     const ring = this.#req.ring;
     if (ring === null) return;
+    this.#readCounters(ring);
     this.#req.ring = null;
     // Batch-API requests end with the ring; their cancellations are not handed to onCompletions.
     this.#req.onBatch = null;

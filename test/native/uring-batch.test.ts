@@ -95,6 +95,42 @@ describe.each(configs)("batch API [%s]", (_name, options) => {
     expect(more).toBe(10); // the request stays armed
   });
 
+  it("stats count the wake-ups: JS calls and CQEs as delivered, one eventfd read and one get-events enter per wake-up only with DEFER_TASKRUN", async () => {
+    const ring = rings.open(options);
+    const a = fds.udp();
+    const b = fds.udp();
+    const br = ring.createBufferRing({ count: 64, size: 32 });
+    const batch = new SqeBatch(1);
+    batch.push(IORING_OP.RECV, b.fd, 5, { bufGroup: br.bgid, ioprio: IORING_RECV_MULTISHOT });
+    ring.queue(batch);
+    ring.submit();
+    const before = { ...ring.stats };
+    for (let i = 0; i < 10; i++) sys.sendto(a.fd, Buffer.from(`q${i}`), b.port);
+    let calls = 0;
+    let cqes = 0;
+    await new Promise<void>((resolve) => {
+      ring.onCompletions((c) => {
+        calls++;
+        cqes += c.length;
+        for (let i = 0; i < c.length; i++) br.recycle(c.flags[i]! >>> IORING_CQE_BUFFER_SHIFT);
+        if (cqes === 10) resolve();
+      });
+    });
+    const s = ring.stats;
+    expect(s.calls - before.calls).toBe(calls);
+    expect(s.cqes - before.cqes).toBe(10);
+    const wakes = s.calls - before.calls + (s.emptyWakes - before.emptyWakes);
+    if (ring.setup.flags.includes("DEFER_TASKRUN")) {
+      expect(s.eventfdReads - before.eventfdReads).toBe(wakes);
+      expect(s.enters - before.enters).toBeGreaterThanOrEqual(wakes);
+    } else {
+      expect(s.eventfdReads).toBe(0);
+    }
+    const total = s.cqes;
+    ring.close();
+    expect(ring.stats.cqes).toBe(total); // kept after close
+  });
+
   it("close() ends batch-API requests without calling onCompletions with the cancellations", async () => {
     const ring = rings.open(options);
     const b = fds.udp();
