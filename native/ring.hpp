@@ -41,6 +41,7 @@ struct RingState {
   Ring* owner = nullptr;
   io_uring ring{};
   int eventFd = -1;
+  uint64_t eventValue = 0;  // where the ring reads the eventfd (RWF_NOWAIT: never left pending)
   uv_poll_t* poll = nullptr;
   uv_prepare_t* prepare = nullptr;
   uv_idle_t* idle = nullptr;
@@ -84,6 +85,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
   Napi::Value Inflight(const Napi::CallbackInfo& info);
   Napi::Value Submits(const Napi::CallbackInfo& info);
   void Counters(const Napi::CallbackInfo& info);
+  bool QueueEventfdRead();
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   io_uring_sqe* GetSqe();
@@ -127,5 +129,6 @@ class Ring : public Napi::ObjectWrap<Ring> {
   } wake_;
   bool refed_ = true;
   bool dispatching_ = false;
+  bool eventfdViaRing_ = true;  // reset the eventfd with a READ in the get-events enter
   bool teardown_ = false;  // env cleanup: no napi calls
 };

@@ -1,9 +1,22 @@
 // Ring: reaping CQEs into the JS arrays and handing each batch to JS (wake-ups, IOPOLL polling).
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
 
 #include "ring.hpp"
+
+namespace {
+
+constexpr uint64_t kEventfdRead = kInternal | 1;
+
+void ReadEventfd(int fd) {
+  uint64_t v;
+  while (read(fd, &v, sizeof v) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
 
 void Ring::UpdateIdle() {
   if (state_ == nullptr) return;
@@ -31,7 +44,15 @@ int Ring::ReapInto(bool pollIopoll) {
   // CQ overflow (more completions than CQ slots): the kernel keeps them until someone enters.
   if (pollIopoll || (setupFlags_ & IORING_SETUP_DEFER_TASKRUN) != 0 || Overflowed()) {
     wake_.enters++;
-    io_uring_get_events(ring);
+    if (io_uring_sq_ready(ring) > 0) {
+      // Queued SQEs (the eventfd read of this wake-up, requests) go in the same enter.
+      submits_++;
+      io_uring_submit_and_get_events(ring);
+      queued_ = io_uring_sq_ready(ring);
+      if (queued_ == 0) uv_prepare_stop(state_->prepare);
+    } else {
+      io_uring_get_events(ring);
+    }
   }
   if (teardown_) return ConsumeAll();
   uint32_t* t = tagsData_;
@@ -44,6 +65,14 @@ int Ring::ReapInto(bool pollIopoll) {
   io_uring_for_each_cqe(ring, head, cqe) {
     if (n == capacity_) break;
     seen++;
+    if (cqe->user_data == kEventfdRead) {  // only a failure posts one (CQE_SKIP_SUCCESS)
+      if (cqe->res != -EAGAIN) {
+        eventfdViaRing_ = false;  // this kernel cannot: read it directly from now on
+        wake_.eventfdReads++;
+        ReadEventfd(state_->eventFd);
+      }
+      continue;
+    }
     bool final = (cqe->flags & IORING_CQE_F_MORE) == 0;
     if (final && --inflight_ == 0) {
       uv_unref(reinterpret_cast<uv_handle_t*>(state_->poll));
@@ -73,6 +102,7 @@ int Ring::ConsumeAll() {
   io_uring_cqe* cqe;
   io_uring_for_each_cqe(ring, head, cqe) {
     seen++;
+    if (cqe->user_data == kEventfdRead) continue;  // never counted in flight
     if ((cqe->flags & IORING_CQE_F_MORE) == 0) {
       inflight_--;
       auto tag = static_cast<uint32_t>(cqe->user_data);
@@ -114,11 +144,28 @@ void Ring::Dispatch() {
 
 void Ring::OnEventFd(uv_poll_t* handle, int, int) {
   auto* st = static_cast<RingState*>(handle->data);
-  uint64_t v;
-  if (st->eventFd >= 0 && st->owner != nullptr) st->owner->wake_.eventfdReads++;
-  while (st->eventFd >= 0 && read(st->eventFd, &v, sizeof v) < 0 && errno == EINTR) {
+  Ring* self = st->owner;
+  if (st->eventFd >= 0 && (self == nullptr || !self->QueueEventfdRead())) {
+    if (self != nullptr) self->wake_.eventfdReads++;
+    ReadEventfd(st->eventFd);
   }
-  if (st->owner != nullptr) st->owner->Dispatch();
+  if (self != nullptr) self->Dispatch();
+}
+
+// The eventfd must be reset or libuv (level-triggered) reports it again. A READ queued here goes
+// into Dispatch's get-events enter, ahead of the task work that enter runs: one syscall instead of
+// two, and a signal raised by work added after the read still wakes the loop. RWF_NOWAIT: if the
+// counter is already 0 the read fails at once instead of waiting for the next signal.
+// CQE_SKIP_SUCCESS: a posted CQE would itself signal the eventfd and wake the loop again.
+bool Ring::QueueEventfdRead() {
+  if (!eventfdViaRing_ || dispatching_) return false;
+  io_uring_sqe* sqe = io_uring_get_sqe(&state_->ring);
+  if (sqe == nullptr) return false;
+  io_uring_prep_read(sqe, state_->eventFd, &state_->eventValue, sizeof state_->eventValue, 0);
+  sqe->rw_flags = RWF_NOWAIT;
+  sqe->flags = IOSQE_CQE_SKIP_SUCCESS;
+  sqe->user_data = kEventfdRead;  // not counted in flight: it never waits
+  return true;
 }
 
 void Ring::OnIdle(uv_idle_t* handle) {
