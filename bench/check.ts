@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // npm run bench:check — the issue's speed goals as ratios of medians from ONE interleaved run:
 // native receivers vs the minimal C loops, js-uring/js-epoll vs dgram, js-uring vs native uring,
-// bench count vs /proc/net/snmp InDatagrams, and native IOPS vs fio's io_uring engine.
+// bench count vs /proc/net/snmp InDatagrams, native IOPS vs fio's io_uring engine, and (printed
+// first) the JS receivers' cost per packet at fixed rates (check-js-cost.ts).
 // Each goal uses PPS when the receivers are saturated and CPU cost per packet when they are not.
 import { closeSync, openSync, rmSync, writeSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
@@ -9,6 +10,7 @@ import { join } from "node:path";
 import { engine, type NativeWindow } from "./engine.js";
 import { fioAvailable, runIops } from "./iops/run.js";
 import { createNetnsPair, netnsAvailable } from "./netns.js";
+import { runJsCostGoals } from "./check-js-cost.js";
 import { runJsReceiverWindow } from "./pps/run.js";
 import type { PpsParams } from "./pps/run.js";
 import { median } from "./stats/describe.js";
@@ -63,6 +65,8 @@ try {
     }
     process.stderr.write("\n");
   }
+  const rates = (process.env.RINGPOLL_CHECK_RATES ?? "100000,200000").split(",").map(Number);
+  await runJsCostGoals(p, rates, runs, duration);
 } finally {
   c.remove();
   pair?.remove();

@@ -1,0 +1,58 @@
+// bench:check, issue 10's goals: at fixed offered loads (100 and 200 kpps by default), interleaved
+// in one run, the JS receivers' CPU cost per packet against the native loops beside them and
+// against node:dgram, with the per-wake counters that explain what remains of the gap.
+import { engine, type NativeWindow } from "./engine.js";
+import { baseOptions, runJsReceiverWindow, type JsWindow, type PpsParams } from "./pps/run.js";
+import { median, cv } from "./stats/describe.js";
+
+const RECEIVERS = ["uring", "js-uring", "epoll", "js-epoll", "dgram"] as const;
+type Name = (typeof RECEIVERS)[number];
+
+export async function runJsCostGoals(p: PpsParams, rates: number[], runs: number, duration: number): Promise<void> {
+  const windows = new Map<string, Array<NativeWindow | JsWindow>>();
+  const key = (r: Name, rate: number): string => `${r}@${rate}`;
+  for (let round = 0; round < runs; round++) {
+    for (const rate of rates) {
+      const q = { ...p, rate };
+      for (const r of RECEIVERS) {
+        process.stderr.write(`js cost round ${round + 1}/${runs}: ${r}@${rate / 1000}k `);
+        const w = r === "js-uring" || r === "js-epoll" || r === "dgram" ? await runJsReceiverWindow(q, r, duration) : await engine.pps(baseOptions(q, r, duration));
+        (windows.get(key(r, rate)) ?? windows.set(key(r, rate), []).get(key(r, rate))!).push(w);
+      }
+      process.stderr.write("\n");
+    }
+  }
+  const nsPer = (k: string): number[] => windows.get(k)!.map((w) => w.cpuNs / Math.max(w.count, 1));
+  const med = (k: string): number => median(nsPer(k));
+  const spread = (k: string): string => {
+    const v = nsPer(k);
+    return `${Math.min(...v).toFixed(0)}–${Math.max(...v).toFixed(0)}, cv ${(cv(v) * 100).toFixed(0)} %`;
+  };
+  console.log(`\nJS receivers at fixed rates, CPU ns per packet, medians of ${runs} interleaved runs of ${duration} s (flows ${p.flows}, ${p.size} B):`);
+  for (const rate of rates) {
+    const k = (r: Name): string => key(r, rate);
+    const ratio = (a: Name, b: Name): number => med(k(a)) / med(k(b));
+    const goal = (name: string, value: number, ok: boolean, want: string): void =>
+      console.log(`  ${name.padEnd(34)} ${value.toFixed(3)} (goal ${want}) ${ok ? "met" : "NOT met"}`);
+    console.log(` ${rate / 1000} kpps offered:`);
+    goal("js-uring / native uring", ratio("js-uring", "uring"), ratio("js-uring", "uring") <= 1.25, "≤ 1.25");
+    goal("js-epoll / native epoll", ratio("js-epoll", "epoll"), ratio("js-epoll", "epoll") <= 1.25, "≤ 1.25");
+    goal("dgram / js-uring", ratio("dgram", "js-uring"), ratio("dgram", "js-uring") >= 2, "≥ 2");
+    goal("dgram / js-epoll", ratio("dgram", "js-epoll"), ratio("dgram", "js-epoll") >= 2, "≥ 2");
+    for (const r of RECEIVERS) {
+      const ws = windows.get(k(r))!;
+      const kpps = median(ws.map((w) => w.count / w.seconds)) / 1e3;
+      const wakes = "wakes" in ws[0]! ? perWakeLine(ws as JsWindow[]) : "";
+      console.log(`    ${r.padEnd(9)} ${med(k(r)).toFixed(0).padStart(5)} ns/pkt (${spread(k(r))})  ${kpps.toFixed(1)} kpps${wakes}`);
+    }
+  }
+}
+
+/** Medians of the per-wake counters: what one JS call carries and costs in kernel entries. */
+function perWakeLine(ws: JsWindow[]): string {
+  const m = (f: string): string => {
+    const v = ws.map((w) => w.wakes[f]).filter((x): x is number => typeof x === "number");
+    return v.length === 0 ? "–" : median(v).toFixed(2);
+  };
+  return `  per JS call: ${m("datagramsPerWake")} datagrams, ${m("kernelEntriesPerWake")} kernel entries (libuv wait ${m("loopWaitsPerWake")}, epoll_wait ${m("epollWaitsPerWake")}, enter ${m("entersPerWake")}, eventfd read ${m("eventfdReadsPerWake")}, recvmmsg ${m("recvCallsPerWake")})`;
+}
