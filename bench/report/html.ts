@@ -6,6 +6,7 @@ import type { Alone } from "./matching.js";
 import { reportMetric } from "./matching.js";
 import { describeResult } from "../compare/match.js";
 import { pValue, resolutionSentence, value, verdictSentence } from "../compare/format.js";
+import { analysisLine } from "../compare/text.js";
 
 export function esc(value: unknown): string {
   return String(value).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
@@ -31,9 +32,9 @@ function compareTable(report: CompareReport, labels: Map<string, string>): strin
   const rows = report.comparisons.map((c) => {
     const [b, h] = [labels.get(c.base.file)!, labels.get(c.head.file)!];
     const ratio = c.ratio === null || c.ci === null ? "–" : `${c.ratio.toFixed(4)} (${c.ci[0].toFixed(4)}–${c.ci[1].toFixed(4)})`;
-    return `<tr class="${c.verdict.replace(/ /g, "-")}"><td>${esc(describeResult(c))}</td><td>${esc(c.metric)}</td><td>${esc(`${b}: ${value(c.metric, c.base.median)}, n=${c.base.runs}`)}</td><td>${esc(`${h}: ${value(c.metric, c.head.median)}, n=${c.head.runs}`)}</td><td>${ratio}</td><td>${pValue(c.pValue)}</td><td>${esc(verdictSentence(c, h, b))}</td><td>${esc(resolutionSentence(c) ?? "–")}</td></tr>`;
+    return `<tr class="${c.verdict.replace(/ /g, "-")}"><td>${esc(describeResult(c))}</td><td>${esc(c.metric)}</td><td>${esc(`${b}: ${value(c.metric, c.base.median)}, n=${c.base.runs}`)}</td><td>${esc(`${h}: ${value(c.metric, c.head.median)}, n=${c.head.runs}`)}</td><td>${ratio}</td><td>${pValue(c.pValue)}</td><td>${esc(analysisLine(c))}</td><td>${esc(verdictSentence(c, h, b))}</td><td>${esc(resolutionSentence(c) ?? "–")}</td></tr>`;
   });
-  return `<table><thead><tr><th>result</th><th>metric</th><th>base median</th><th>head median</th><th>ratio (95 % CI)</th><th>p</th><th>verdict</th><th>resolution</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+  return `<table><thead><tr><th>result</th><th>metric</th><th>base median</th><th>head median</th><th>ratio (95 % CI)</th><th>p</th><th>analysis</th><th>verdict</th><th>resolution</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
 function aloneTable(alone: readonly Alone[], labels: Map<string, string>): string {
@@ -51,7 +52,7 @@ function aloneTable(alone: readonly Alone[], labels: Map<string, string>): strin
 
 const STYLE = `body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;padding:0 1rem;color:#222}
 table{border-collapse:collapse;margin:1rem 0;font-size:13px}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f3f3f3}tr.faster td:nth-child(7){color:#1d7a30}tr.slower td:nth-child(7){color:#b3261e}
+th{background:#f3f3f3}tr.faster td:nth-child(8){color:#1d7a30}tr.slower td:nth-child(8){color:#b3261e}
 figure{margin:1.5rem 0}figcaption{color:#555;font-size:13px}svg{max-width:100%;height:auto}code{font-size:12px}`;
 
 export interface PageParts {

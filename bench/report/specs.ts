@@ -70,7 +70,7 @@ export function ratiosSpec(rows: RatioRow[], common: Record<string, unknown>): T
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
-      text: "Ratio head/base with 95 % CI (Welch on logs)",
+      text: "Ratio head/base with 95 % CI (the table says which analysis each row used)",
       subtitle: [`an interval that crosses 1 is no detectable difference${params ? `; all rows: ${params}` : ""}`],
     },
     width: WIDTH,

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { once } from "node:events";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ringpoll } from "./cli.js";
-import { noiseProfile, result, resultFile, runs, sample, tmp, writeJson } from "./results.js";
+import { noiseProfile, normals, result, resultFile, runs, sample, tmp, writeJson } from "./results.js";
 
 let dir: string;
 // files recorded apart (one session each): a near-zero between-session noise profile lets the
@@ -42,6 +42,25 @@ describe("report on a folder of mixed results", () => {
     expect(alone).toMatch(/pps recvmmsg \(flows=1 size=64\)/);
     expect(alone).toMatch(/udp-rr epoll \(flows=1000\)/);
     expect(p).toMatch(/skipped .*probe\.json/);
+  });
+
+  it("files of one interleaved session (a matrix --interleave folder) are compared paired by round", () => {
+    const folder = join(dir, "session");
+    mkdirSync(folder);
+    const session = { id: "s-1", startedAt: "2026-01-01T00:00:00.000Z", interleaved: true };
+    const shared = sample(11, 8, 1e6, 0.2); // the host's swings, the same for both sides of a round
+    const side = (kernel: string, factor: number, seed: number) => {
+      const z = normals(seed);
+      return resultFile(kernel, [result("epoll", shared.map((v) => v * factor * Math.exp(0.003 * z())))], { session } as never);
+    };
+    writeJson(folder, "6.19.json", side("6.19.0", 1, 100));
+    writeJson(folder, "7.0.json", side("7.0.0", 1.03, 200));
+    const html = join(dir, "session.html");
+    const r = ringpoll(["report", folder, "--html", html, "--no-noise-profile"]);
+    expect(r.status, r.stderr).toBe(0);
+    const p = page(html);
+    expect(p).toMatch(/paired by round \(8 rounds of one interleaved session, correlation 1\.00\)/);
+    expect(p).toMatch(/7\.0\.0 is [\d.]+ % faster than 6\.19\.0/);
   });
 
   it("at a fixed --rate the headline is CPU time per packet (every receiver gets the same packets per second)", () => {
