@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { resultKey } from "../compare/match.js";
 import { headlineMetric } from "../compare/metric.js";
 import { summarize as summarizeRuns } from "../pps/run.js";
-import { newSession, SCHEMAS_READ, type ResultFile, type Run, type ScenarioResult, type Session } from "../schema.js";
+import { newSession, SCHEMAS_READ, type ResultFile, type Run, type ScenarioResult } from "../schema.js";
 import { Guest, socketPath } from "./guest.js";
 import { loadBetween, snapshot, type HostLoad } from "./host-load.js";
 import { jobScript, roundArgs } from "./job.js";
@@ -137,7 +137,14 @@ export async function runInterleaved(p: Prepared, o: MatrixOptions, io: MatrixIo
           for (const l of text) io.log(`  ${l}`);
           break;
         }
-        addRound(sides[i]!, JSON.parse(data.toString("utf8")), record);
+        let raw: unknown;
+        try {
+          raw = JSON.parse(data.toString("utf8"));
+        } catch {
+          failure = `${kernels[i]!.release}: round ${round + 1} sent a result that is not JSON`;
+          break;
+        }
+        addRound(sides[i]!, raw, record);
       }
     }
   } catch (err) {
@@ -153,7 +160,9 @@ export async function runInterleaved(p: Prepared, o: MatrixOptions, io: MatrixIo
   if (signal.aborted) return 130;
   if (failure !== null) io.log(`ringpoll matrix: ${failure}`);
 
-  const files = writeSides(sides, p, o, session);
+  // one session for every kernel's file: compare and report pair their runs by round
+  for (const s of sides) if (s.file) Object.assign(s.file, { session, emulated: accel === "tcg", results: resummarize(s.file.results) });
+  const files = writeSides(sides, p, o, session.id);
   io.print(`interleaved session ${session.id}: ${Math.min(...sides.map((s) => s.rounds.length))} complete rounds`);
   for (const [i, s] of sides.entries()) {
     io.print(`  ${s.kernel.release}${s.injectPercent > 0 ? ` (+${s.injectPercent} % injected)` : ""}: ${files[i] ?? "no result"}`);
@@ -161,7 +170,6 @@ export async function runInterleaved(p: Prepared, o: MatrixOptions, io: MatrixIo
   if (accel === "tcg") io.print(EMULATED_LABEL);
   if (sides.every((s) => s.file !== null) && sides.length > 1) {
     io.print("");
-    for (const s of sides) Object.assign(s.file!, { session, emulated: accel === "tcg" });
     emitReport(pairedReport(sides, files as string[], { force: o.force, targetPercent: 1.5 }), {});
   }
   return failure === null ? 0 : 1;
@@ -171,17 +179,13 @@ function pct(x: number): string {
   return `${(x * 100).toFixed(0)} %`;
 }
 
-function writeSides(sides: Side[], p: Prepared, o: MatrixOptions, session: Session): (string | null)[] {
+function writeSides(sides: Side[], p: Prepared, o: MatrixOptions, session: string): (string | null)[] {
   const taken = new Set<string>();
   return sides.map((s, i) => {
     if (s.file === null) return null;
     const path = join(o.out, `${fileName(s.kernel.release, taken)}.json`);
     const stamped = {
       ...s.file,
-      // one session for every kernel's file: compare and report pair their runs by round
-      session,
-      results: resummarize(s.file.results),
-      emulated: p.accel === "tcg",
       matrix: {
         kernel: s.kernel.release,
         image: s.kernel.image,
@@ -191,7 +195,7 @@ function writeSides(sides: Side[], p: Prepared, o: MatrixOptions, session: Sessi
         memoryMiB: o.memoryMiB,
         hostCpus: s.hostCpus,
         injectPercent: s.injectPercent,
-        interleave: { session: session.id, kernels: sides.map((x) => x.kernel.release), side: i, rounds: s.rounds },
+        interleave: { session, kernels: sides.map((x) => x.kernel.release), side: i, rounds: s.rounds },
       },
     };
     writeFileSync(path, JSON.stringify(stamped, null, 2) + "\n");
