@@ -87,6 +87,17 @@ describe("matrix --interleave pieces", () => {
     expect(pps.notes.join(" ")).toMatch(/1 runs without a partner/);
   });
 
+  it("a run with no packets (a starved guest) leaves its round out of the pairs instead of voiding the session", () => {
+    const [a, b] = session(6, 0.05, 5);
+    Object.assign(b.file!.results[0]!.runs[3]!, { pps: 0, packets: 0, cpuNsPerPacket: null });
+    const report = pairedReport([a, b], ["a.json", "b.json"], { force: false, targetPercent: 1.5 });
+    for (const c of report.comparisons) {
+      expect(c.analysis).toBe("paired");
+      expect(c.pairs).toBe(5);
+      expect(c.notes.join(" ")).toMatch(/left out of the pairs \(no value\): b\.json round 3: /);
+    }
+  });
+
   it("finds a 5 % injected slowdown under 20 % shared round-to-round noise (paired), and says so", () => {
     const [a, b] = session(8, 0.05, 3);
     const report = pairedReport([a, b], ["a.json", "b.json"], { force: false, targetPercent: 1.5 });
