@@ -1,9 +1,11 @@
-// The paired analysis of interleaved runs: checked against SciPy 1.17.1 (ttest_rel on logs,
-// wilcoxon), then for calibration on seeded sessions whose rounds share most of their noise.
+// The paired analysis of interleaved runs and the within/between-session noise: checked against
+// SciPy 1.17.1 (ttest_rel on logs, wilcoxon) and NumPy, then for calibration on seeded sessions whose
+// rounds share most of their noise.
 import { describe, expect, it } from "vitest";
 import { comparePairedSamples, compareSamples } from "../../bench/compare/samples.js";
 import { pairedLog, signedRank } from "../../bench/stats/paired.js";
 import { pairsForEffect } from "../../bench/stats/power.js";
+import { varianceComponents } from "../../bench/stats/sessions.js";
 import { normals } from "./results.js";
 
 const base = [100, 103, 98, 101, 99.5, 104, 97, 102];
@@ -94,5 +96,22 @@ describe("calibration on seeded sessions (shared noise 5 %, own noise 0.7 %)", (
     expect(paired / trials).toBeGreaterThan(0.68);
     expect(paired / trials).toBeLessThan(0.92);
     expect(unpaired / trials).toBeLessThan(0.2);
+  });
+});
+
+describe("noise within and between sessions", () => {
+  it("matches the one-way random-effects ANOVA worked by hand (unbalanced sessions)", () => {
+    // NumPy: MS_within = 0.0169444, (MS_between − MS_within)/n₀ = 0.1634615, n₀ = 2.8888889
+    const c = varianceComponents([[1.0, 1.2, 0.9], [1.5, 1.4, 1.7, 1.6], [0.8, 0.7]]);
+    expect(c).toMatchObject({ sessions: 3, runs: 9, dfWithin: 6, dfBetween: 2 });
+    expect(c.within).toBeCloseTo(0.016944444444444446, 12);
+    expect(c.between).toBeCloseTo(0.16346153846153835, 12);
+    expect(c.n0).toBeCloseTo(2.888888888888889, 12);
+  });
+
+  it("never reports a negative between-session variance, and refuses what cannot estimate it", () => {
+    expect(varianceComponents([[1, 2, 3], [1.1, 2.1, 2.9]]).between).toBe(0);
+    expect(() => varianceComponents([[1, 2, 3]])).toThrow(/at least two sessions/);
+    expect(() => varianceComponents([[1], [2]])).toThrow(/at least two runs/);
   });
 });
