@@ -93,6 +93,8 @@ export interface NativeRing {
   submits(): number;
   /** [submits, JS calls, CQEs, io_uring_enter calls, eventfd reads, empty wake-ups] */
   counters(out: Float64Array): void;
+  /** 0 or -errno; minBatch <= 1: off */
+  setCoalesce(minBatch: number, maxWaitUs: number): number;
   close(): void;
 }
 

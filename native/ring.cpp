@@ -70,6 +70,7 @@ Napi::Function Ring::Init(Napi::Env env) {
                          InstanceMethod<&Ring::Inflight>("inflight"),
                          InstanceMethod<&Ring::Submits>("submits"),
                          InstanceMethod<&Ring::Counters>("counters"),
+                         InstanceMethod<&Ring::SetCoalesce>("setCoalesce"),
                          InstanceMethod<&Ring::Close>("close"),
                      });
 }

@@ -91,8 +91,12 @@ class Ring : public Napi::ObjectWrap<Ring> {
   io_uring_sqe* GetSqe();
   void ScheduleSubmit();
   int SubmitNow();
-  int ReapInto(bool pollIopoll);  // copies CQEs into the JS arrays; returns count or -errno
-  void Dispatch();
+  // Copies CQEs into the JS arrays; returns count or -errno. `coalesce`: this is a wake-up, and
+  // waiting (bounded) for more completions is allowed.
+  int ReapInto(bool pollIopoll, bool coalesce = false);
+  void Dispatch(bool wake = false);
+  void EnterAndSubmit(unsigned waitNr);
+  Napi::Value SetCoalesce(const Napi::CallbackInfo& info);
   bool Overflowed();
   int ConsumeAll();
   void UpdateIdle();
@@ -129,6 +133,8 @@ class Ring : public Napi::ObjectWrap<Ring> {
   } wake_;
   bool refed_ = true;
   bool dispatching_ = false;
-  bool eventfdViaRing_ = true;  // reset the eventfd with a READ in the get-events enter
+  bool eventfdViaRing_ = true;
+  unsigned coalesceMin_ = 0;     // 0: off; else wait for this many CQEs per wake-up…
+  int64_t coalesceNs_ = 0;       // …for at most this long  // reset the eventfd with a READ in the get-events enter
   bool teardown_ = false;  // env cleanup: no napi calls
 };

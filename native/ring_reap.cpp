@@ -2,6 +2,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "ring.hpp"
@@ -37,22 +38,37 @@ void Ring::ReleaseSlot(uint32_t tag) {
   }
 }
 
-int Ring::ReapInto(bool pollIopoll) {
+// One io_uring_enter that submits what is queued (the eventfd read of this wake-up, requests),
+// runs task work and, with waitNr > 0, waits up to coalesceNs_ for that many CQEs.
+void Ring::EnterAndSubmit(unsigned waitNr) {
+  io_uring* ring = &state_->ring;
+  wake_.enters++;
+  bool submitting = io_uring_sq_ready(ring) > 0;
+  if (submitting) submits_++;
+  if (waitNr > 0) {
+    __kernel_timespec ts{coalesceNs_ / 1000000000, coalesceNs_ % 1000000000};
+    io_uring_cqe* cqe = nullptr;
+    io_uring_submit_and_wait_timeout(ring, &cqe, waitNr, &ts, nullptr);  // -ETIME: fewer came
+  } else if (submitting) {
+    io_uring_submit_and_get_events(ring);
+  } else {
+    io_uring_get_events(ring);
+  }
+  if (submitting) {
+    queued_ = io_uring_sq_ready(ring);
+    if (queued_ == 0) uv_prepare_stop(state_->prepare);
+  }
+}
+
+int Ring::ReapInto(bool pollIopoll, bool coalesce) {
   io_uring* ring = &state_->ring;
   // DEFER_TASKRUN: completions are posted only when this thread runs its task work.
   // IOPOLL: completions appear only when someone polls the device.
   // CQ overflow (more completions than CQ slots): the kernel keeps them until someone enters.
-  if (pollIopoll || (setupFlags_ & IORING_SETUP_DEFER_TASKRUN) != 0 || Overflowed()) {
-    wake_.enters++;
-    if (io_uring_sq_ready(ring) > 0) {
-      // Queued SQEs (the eventfd read of this wake-up, requests) go in the same enter.
-      submits_++;
-      io_uring_submit_and_get_events(ring);
-      queued_ = io_uring_sq_ready(ring);
-      if (queued_ == 0) uv_prepare_stop(state_->prepare);
-    } else {
-      io_uring_get_events(ring);
-    }
+  if (coalesce && coalesceMin_ > 1 && !teardown_ && io_uring_cq_ready(ring) < coalesceMin_) {
+    EnterAndSubmit(coalesceMin_);
+  } else if (pollIopoll || (setupFlags_ & IORING_SETUP_DEFER_TASKRUN) != 0 || Overflowed()) {
+    EnterAndSubmit(0);
   }
   if (teardown_) return ConsumeAll();
   uint32_t* t = tagsData_;
@@ -117,7 +133,7 @@ bool Ring::Overflowed() {
   return (IO_URING_READ_ONCE(*state_->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW) != 0;
 }
 
-void Ring::Dispatch() {
+void Ring::Dispatch(bool wake) {
   if (dispatching_) return;
   dispatching_ = true;
   Napi::Env env = Env();
@@ -126,7 +142,7 @@ void Ring::Dispatch() {
   Napi::Value handler = onCompletions_.IsEmpty() ? env.Undefined() : onCompletions_.Value();
   for (bool first = true;; first = false) {
     Napi::HandleScope scope(env);
-    int n = ReapInto((setupFlags_ & IORING_SETUP_IOPOLL) != 0);
+    int n = ReapInto((setupFlags_ & IORING_SETUP_IOPOLL) != 0, wake && first);
     if (n <= 0 && first) wake_.emptyWakes++;
     if (n <= 0 || !handler.IsFunction()) break;
     wake_.calls++;
@@ -149,7 +165,7 @@ void Ring::OnEventFd(uv_poll_t* handle, int, int) {
     if (self != nullptr) self->wake_.eventfdReads++;
     ReadEventfd(st->eventFd);
   }
-  if (self != nullptr) self->Dispatch();
+  if (self != nullptr) self->Dispatch(true);
 }
 
 // The eventfd must be reset or libuv (level-triggered) reports it again. A READ queued here goes
@@ -191,4 +207,18 @@ void Ring::Counters(const Napi::CallbackInfo& info) {
                 static_cast<double>(wake_.cqes),   static_cast<double>(wake_.enters),
                 static_cast<double>(wake_.eventfdReads), static_cast<double>(wake_.emptyWakes)};
   for (size_t i = 0; i < 6 && i < out.ElementLength(); i++) out[i] = v[i];
+}
+
+// setCoalesce(minBatch, maxWaitUs) -> 0 or -errno. minBatch 0 or 1: off. The wait uses the
+// timeout argument of io_uring_enter (IORING_FEAT_EXT_ARG, 5.11): without it liburing would queue a
+// timeout SQE of its own.
+Napi::Value Ring::SetCoalesce(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireOpen(env, state_);
+  unsigned minBatch = info[0].As<Napi::Number>().Uint32Value();
+  double us = info[1].As<Napi::Number>().DoubleValue();
+  if (minBatch > 1 && (state_->ring.features & IORING_FEAT_EXT_ARG) == 0) return Napi::Number::New(env, -EOPNOTSUPP);
+  coalesceMin_ = minBatch > 1 ? std::min(minBatch, capacity_) : 0;
+  coalesceNs_ = static_cast<int64_t>(us * 1000);
+  return Napi::Number::New(env, 0);
 }

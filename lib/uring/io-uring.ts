@@ -25,6 +25,13 @@ import { fdArg, positionArg, rangeArg, type Fd, type OpOptions, type RwOptions }
 import { Requests, noop } from "./requests.js";
 import { openRing, type IoUringOptions, type IoUringSetup } from "./setup.js";
 
+export interface CoalesceOptions {
+  /** Completions one wake-up should carry, 2 or more. */
+  minBatch: number;
+  /** The longest a wake-up waits for them, in microseconds (1 to 100000). */
+  maxWaitUs: number;
+}
+
 export interface IoUringStats {
   /** times queued SQEs were handed to the kernel (one per loop iteration with work, or SQ full) */
   submits: number;
@@ -89,6 +96,27 @@ export class IoUring implements Disposable {
     ring.counters(this.#counters);
     const [submits, calls, cqes, enters, eventfdReads, emptyWakes] = this.#counters;
     Object.assign(this.#stats, { submits, calls, cqes, enters, eventfdReads, emptyWakes });
+  }
+
+  /**
+   * Coalescing, for receivers that prefer fewer, fuller wake-ups: a wake-up that finds fewer than
+   * `minBatch` completions waits up to `maxWaitUs` for more before calling JS (one io_uring_enter
+   * with a timeout; the Node thread sleeps meanwhile). Each completion is held at most maxWaitUs
+   * longer than without; `null` turns it off (the default: no wait, lowest latency).
+   */
+  coalesce(options: CoalesceOptions | null): this {
+    const ring = this.#req.open();
+    if (options === null) {
+      ring.setCoalesce(0, 0);
+      return this;
+    }
+    validate.object("options", options);
+    validate.knownKeys("options", options, ["minBatch", "maxWaitUs"]);
+    const minBatch = validate.integer("options.minBatch", options.minBatch, 2, validate.INT32_MAX, "integer of at least 2");
+    const maxWaitUs = validate.integer("options.maxWaitUs", options.maxWaitUs, 1, 100_000);
+    const r = ring.setCoalesce(minBatch, maxWaitUs);
+    if (r < 0) throw errnoError(-r, "io_uring coalesce", "needs IORING_FEAT_EXT_ARG (Linux 5.11)");
+    return this;
   }
 
   /** Requests handed to the kernel whose final completion has not arrived. */

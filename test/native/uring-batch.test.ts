@@ -127,6 +127,43 @@ describe.each(configs)("batch API [%s]", (_name, options) => {
     expect(ring.stats.cqes).toBe(total); // kept after close
   });
 
+  it("coalesce(): a wake-up that finds fewer than minBatch completions waits, bounded, then delivers what came", async () => {
+    const ring = rings.open(options);
+    const a = fds.udp();
+    const b = fds.udp();
+    const br = ring.createBufferRing({ count: 64, size: 32 });
+    const batch = new SqeBatch(1);
+    batch.push(IORING_OP.RECV, b.fd, 5, { bufGroup: br.bgid, ioprio: IORING_RECV_MULTISHOT });
+    ring.queue(batch);
+    ring.submit();
+    expect(ring.coalesce({ minBatch: 64, maxWaitUs: 2000 })).toBe(ring);
+    const before = { ...ring.stats };
+    sys.sendto(a.fd, Buffer.from("one"), b.port);
+    const lengths: number[] = [];
+    await new Promise<void>((resolve) => {
+      ring.onCompletions((c) => {
+        lengths.push(c.length);
+        for (let i = 0; i < c.length; i++) br.recycle(c.flags[i]! >>> IORING_CQE_BUFFER_SHIFT);
+        resolve();
+      });
+    });
+    // 63 more never come: the wait ended at maxWaitUs and the one completion was delivered.
+    expect(lengths).toEqual([1]);
+    const s = ring.stats;
+    expect(s.enters - before.enters).toBe(s.calls - before.calls + (s.emptyWakes - before.emptyWakes));
+    ring.coalesce(null);
+  });
+
+  it("coalesce() refuses bad options with the usual one-line errors", () => {
+    const ring = rings.open(options);
+    expect(() => ring.coalesce({ minBatch: 1, maxWaitUs: 100 })).toThrow("Expected integer of at least 2 for options.minBatch but received 1");
+    expect(() => ring.coalesce({ minBatch: 8, maxWaitUs: 0 })).toThrow("Expected integer between 1 and 100000 for options.maxWaitUs but received 0");
+    expect(() => ring.coalesce({ minBatch: 8, maxWaitUs: 10, maxUs: 5 } as never)).toThrow(/options\.maxUs/);
+    expect(() => ring.coalesce("on" as never)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }));
+    ring.close();
+    expect(() => ring.coalesce(null)).toThrow(expect.objectContaining({ code: "ERR_RINGPOLL_CLOSED" }));
+  });
+
   it("close() ends batch-API requests without calling onCompletions with the cancellations", async () => {
     const ring = rings.open(options);
     const b = fds.udp();
