@@ -2,10 +2,11 @@
 // in one run, the JS receivers' CPU cost per packet against the native loops beside them and
 // against node:dgram, with the per-wake counters that explain what remains of the gap.
 import { engine, type NativeWindow } from "./engine.js";
+import { JS_URING_COALESCE } from "./pps/js-uring.js";
 import { baseOptions, runJsReceiverWindow, type JsWindow, type PpsParams } from "./pps/run.js";
 import { median, cv } from "./stats/describe.js";
 
-const RECEIVERS = ["uring", "js-uring", "epoll", "js-epoll", "dgram"] as const;
+const RECEIVERS = ["uring", "js-uring", "js-uring-coalesce", "epoll", "js-epoll", "dgram"] as const;
 type Name = (typeof RECEIVERS)[number];
 
 export async function runJsCostGoals(p: PpsParams, rates: number[], runs: number, duration: number): Promise<void> {
@@ -16,7 +17,7 @@ export async function runJsCostGoals(p: PpsParams, rates: number[], runs: number
       const q = { ...p, rate };
       for (const r of RECEIVERS) {
         process.stderr.write(`js cost round ${round + 1}/${runs}: ${r}@${rate / 1000}k `);
-        const w = r === "js-uring" || r === "js-epoll" || r === "dgram" ? await runJsReceiverWindow(q, r, duration) : await engine.pps(baseOptions(q, r, duration));
+        const w = r === "uring" || r === "epoll" ? await engine.pps(baseOptions(q, r, duration)) : await runJsReceiverWindow(q, r, duration);
         (windows.get(key(r, rate)) ?? windows.set(key(r, rate), []).get(key(r, rate))!).push(w);
       }
       process.stderr.write("\n");
@@ -39,6 +40,7 @@ export async function runJsCostGoals(p: PpsParams, rates: number[], runs: number
     goal("js-epoll / native epoll", ratio("js-epoll", "epoll"), ratio("js-epoll", "epoll") <= 1.25, "≤ 1.25");
     goal("dgram / js-uring", ratio("dgram", "js-uring"), ratio("dgram", "js-uring") >= 2, "≥ 2");
     goal("dgram / js-epoll", ratio("dgram", "js-epoll"), ratio("dgram", "js-epoll") >= 2, "≥ 2");
+    console.log(`  ${"js-uring-coalesce / js-uring".padEnd(34)} ${ratio("js-uring-coalesce", "js-uring").toFixed(3)} (coalescing ${JSON.stringify(JS_URING_COALESCE)}; informational)`);
     for (const r of RECEIVERS) {
       const ws = windows.get(k(r))!;
       const kpps = median(ws.map((w) => w.count / w.seconds)) / 1e3;

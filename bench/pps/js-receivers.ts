@@ -5,7 +5,7 @@
 import dgram from "node:dgram";
 import { Epoll, EPOLLIN, sys } from "ringpoll";
 import { sysTotals, type WakeTotals } from "./js-counters.js";
-import { startJsUring } from "./js-uring.js";
+import { JS_URING_COALESCE, startJsUring } from "./js-uring.js";
 
 export interface JsReceiver {
   /** Stops receiving and closes the sockets (the fds passed to start). */
@@ -14,8 +14,8 @@ export interface JsReceiver {
   totals(): WakeTotals;
 }
 
-export type JsReceiverName = "dgram" | "js-epoll" | "js-uring";
-export const JS_RECEIVERS: readonly JsReceiverName[] = ["dgram", "js-epoll", "js-uring"];
+export type JsReceiverName = "dgram" | "js-epoll" | "js-uring" | "js-uring-coalesce";
+export const JS_RECEIVERS: readonly JsReceiverName[] = ["dgram", "js-epoll", "js-uring", "js-uring-coalesce"];
 
 async function startDgram(fds: number[], counter: Uint32Array): Promise<JsReceiver> {
   let messages = 0;
@@ -77,5 +77,5 @@ function startJsEpoll(fds: number[], counter: Uint32Array): JsReceiver {
 export async function startJsReceiver(name: JsReceiverName, fds: number[], counter: Uint32Array, size: number): Promise<JsReceiver> {
   if (name === "dgram") return startDgram(fds, counter);
   if (name === "js-epoll") return startJsEpoll(fds, counter);
-  return startJsUring(fds, counter, size);
+  return startJsUring(fds, counter, size, name === "js-uring-coalesce" ? JS_URING_COALESCE : null);
 }

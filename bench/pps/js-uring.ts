@@ -1,6 +1,7 @@
 // js-uring: ringpoll IoUring through its batch API (SqeBatch in, CqeBatch out, no Promise per
 // datagram): one multishot RECV per socket selecting from one provided buffer ring, re-armed only
-// when the kernel ends it (ENOBUFS or no IORING_CQE_F_MORE).
+// when the kernel ends it (ENOBUFS or no IORING_CQE_F_MORE). js-uring-coalesce: the same with
+// IoUring.coalesce (fuller wake-ups, each datagram held at most JS_URING_COALESCE.maxWaitUs).
 import {
   IoUring,
   IORING_CQE_BUFFER_SHIFT,
@@ -10,13 +11,17 @@ import {
   IORING_RECV_MULTISHOT,
   SqeBatch,
   sys,
+  type CoalesceOptions,
 } from "ringpoll";
 import { sysTotals } from "./js-counters.js";
 import type { JsReceiver } from "./js-receivers.js";
 
-export function startJsUring(fds: number[], counter: Uint32Array, size: number): JsReceiver {
+export const JS_URING_COALESCE: CoalesceOptions = { minBatch: 32, maxWaitUs: 250 };
+
+export function startJsUring(fds: number[], counter: Uint32Array, size: number, coalesce: CoalesceOptions | null = null): JsReceiver {
   // DEFER_TASKRUN: completion work runs when the loop asks, not via IPIs from the softirq path.
   const ring = new IoUring({ entries: 4096, singleIssuer: true, deferTaskrun: true, fallback: true });
+  if (coalesce) ring.coalesce(coalesce);
   const buffers = ring.createBufferRing({ count: 4096, size: Math.max(size, 64) });
   const batch = new SqeBatch(Math.max(fds.length, 16));
   const arm = (i: number): void => {
