@@ -20,8 +20,13 @@ export interface NativeEpoll {
 }
 
 export interface NativeFd {
-  socket(type: 0 | 1): number;
+  socket(type: 0 | 1, family?: 4 | 6): number;
   setReuse(fd: number): number;
+  /** level: 0 SOL_SOCKET, 1 IPPROTO_TCP, 2 IPPROTO_IPV6 */
+  setsockopt(fd: number, level: 0 | 1 | 2, name: number, value: number): number;
+  shutdown(fd: number, how: 0 | 1 | 2): number;
+  /** [family, address, port] of getsockname (peer false) or getpeername, or -errno */
+  sockname(fd: number, peer: boolean): [4 | 6, string, number] | number;
   setBufferSize(fd: number, which: 0 | 1, size: number): number;
   bind(fd: number, port: number, host: string): number;
   connect(fd: number, port: number, host: string): number;

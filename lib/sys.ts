@@ -93,6 +93,50 @@ export function localPort(fd: number): number {
   return check(fdn.localPort(validate.fd("fd", fd)), "getsockname");
 }
 
+/** Linux socket options for setsockopt(): [level, name]. */
+export const SOCKOPT = {
+  SO_REUSEADDR: [0, 2],
+  SO_KEEPALIVE: [0, 9],
+  SO_REUSEPORT: [0, 15],
+  TCP_NODELAY: [1, 1],
+  TCP_KEEPIDLE: [1, 4],
+  IPV6_V6ONLY: [2, 26],
+} as const satisfies Record<string, readonly [0 | 1 | 2, number]>;
+
+/** setsockopt() with an int value; `option` is one of SOCKOPT's names. */
+export function setsockopt(fd: number, option: keyof typeof SOCKOPT, value: number | boolean): void {
+  const [level, name] = SOCKOPT[option];
+  const v = typeof value === "boolean" ? Number(value) : validate.integer("value", value, -(2 ** 31), validate.INT32_MAX);
+  check(fdn.setsockopt(validate.fd("fd", fd), level, name, v), "setsockopt");
+}
+
+/** shutdown(): 0 = SHUT_RD, 1 = SHUT_WR, 2 = SHUT_RDWR. */
+export function shutdown(fd: number, how: 0 | 1 | 2): void {
+  check(fdn.shutdown(validate.fd("fd", fd), validate.integer("how", how, 0, 2) as 0 | 1 | 2), "shutdown");
+}
+
+export interface SocketAddress {
+  family: "IPv4" | "IPv6";
+  address: string;
+  port: number;
+}
+
+function sockname(fd: number, peer: boolean): SocketAddress {
+  const r = fdn.sockname(validate.fd("fd", fd), peer);
+  if (typeof r === "number") throw errnoError(-r, peer ? "getpeername" : "getsockname");
+  return { family: r[0] === 6 ? "IPv6" : "IPv4", address: r[1], port: r[2] };
+}
+
+/** getsockname(): the local address of a socket. */
+export function localAddress(fd: number): SocketAddress {
+  return sockname(fd, false);
+}
+
+/** getpeername(): the address of a connected socket's peer. */
+export function remoteAddress(fd: number): SocketAddress {
+  return sockname(fd, true);
+}
+
 /** A nonblocking, close-on-exec eventfd. */
 export function eventfd(initval = 0): number {
   return check(fdn.eventfd(validate.uint32("initval", initval)), "eventfd");

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,18 +19,79 @@ Napi::Number Result(Napi::Env env, long r) { return Napi::Number::New(env, r < 0
 
 int Int(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().Int32Value(); }
 
-bool Addr(const Napi::CallbackInfo& info, size_t portArg, sockaddr_in* sa) {
-  std::memset(sa, 0, sizeof(*sa));
-  sa->sin_family = AF_INET;
-  sa->sin_port = htons(static_cast<uint16_t>(Int(info, portArg)));
+// An IPv4 or IPv6 (the host has a ':') socket address from (port, host) arguments.
+struct Address {
+  sockaddr_storage ss{};
+  socklen_t len = 0;
+  sockaddr* get() { return reinterpret_cast<sockaddr*>(&ss); }
+};
+
+bool Addr(const Napi::CallbackInfo& info, size_t portArg, Address* a) {
+  auto port = htons(static_cast<uint16_t>(Int(info, portArg)));
   std::string host = info[portArg + 1].As<Napi::String>().Utf8Value();
+  if (host.find(':') != std::string::npos) {
+    auto* sa = reinterpret_cast<sockaddr_in6*>(&a->ss);
+    sa->sin6_family = AF_INET6;
+    sa->sin6_port = port;
+    a->len = sizeof(sockaddr_in6);
+    return inet_pton(AF_INET6, host.c_str(), &sa->sin6_addr) == 1;
+  }
+  auto* sa = reinterpret_cast<sockaddr_in*>(&a->ss);
+  sa->sin_family = AF_INET;
+  sa->sin_port = port;
+  a->len = sizeof(sockaddr_in);
   return inet_pton(AF_INET, host.c_str(), &sa->sin_addr) == 1;
 }
 
-// socket(type): 0 = UDP, 1 = TCP; always nonblocking and close-on-exec.
+// socket(type, family?): type 0 = UDP, 1 = TCP; family 4 (default) or 6. Always nonblocking and
+// close-on-exec.
 Napi::Value Socket(const Napi::CallbackInfo& info) {
   int type = Int(info, 0) == 1 ? SOCK_STREAM : SOCK_DGRAM;
-  return Result(info.Env(), socket(AF_INET, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  int family = info.Length() > 1 && Int(info, 1) == 6 ? AF_INET6 : AF_INET;
+  return Result(info.Env(), socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+}
+
+// setsockopt(fd, level, name, value) with an int value; level/name: 0 = SOL_SOCKET, 1 =
+// IPPROTO_TCP, 2 = IPPROTO_IPV6 (lib/ names the options, see lib/sys.ts SOCKOPT).
+Napi::Value SetSockopt(const Napi::CallbackInfo& info) {
+  static const int levels[] = {SOL_SOCKET, IPPROTO_TCP, IPPROTO_IPV6};
+  int level = Int(info, 1);
+  if (level < 0 || level > 2) return Napi::Number::New(info.Env(), -EINVAL);
+  int value = Int(info, 3);
+  return Result(info.Env(), setsockopt(Int(info, 0), levels[level], Int(info, 2), &value, sizeof value));
+}
+
+// shutdown(fd, how): 0 = SHUT_RD, 1 = SHUT_WR, 2 = SHUT_RDWR
+Napi::Value Shutdown(const Napi::CallbackInfo& info) { return Result(info.Env(), shutdown(Int(info, 0), Int(info, 1))); }
+
+// sockname(fd, peer) -> [family 4|6, address, port] of getsockname (peer false) or getpeername, or -errno
+Napi::Value Sockname(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  auto* sa = reinterpret_cast<sockaddr*>(&ss);
+  int r = info[1].ToBoolean().Value() ? getpeername(Int(info, 0), sa, &len) : getsockname(Int(info, 0), sa, &len);
+  if (r < 0) return Result(env, -1);
+  char host[INET6_ADDRSTRLEN] = "";
+  int port = 0;
+  int family = 4;
+  if (ss.ss_family == AF_INET6) {
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof host);
+    port = ntohs(s6->sin6_port);
+    family = 6;
+  } else if (ss.ss_family == AF_INET) {
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &s4->sin_addr, host, sizeof host);
+    port = ntohs(s4->sin_port);
+  } else {
+    return Napi::Number::New(env, -EAFNOSUPPORT);
+  }
+  Napi::Array a = Napi::Array::New(env, 3);
+  a.Set(0u, Napi::Number::New(env, family));
+  a.Set(1u, Napi::String::New(env, host));
+  a.Set(2u, Napi::Number::New(env, port));
+  return a;
 }
 
 Napi::Value SetReuse(const Napi::CallbackInfo& info) {
@@ -47,15 +109,15 @@ Napi::Value SetBufferSize(const Napi::CallbackInfo& info) {
 
 // bind(fd, port, host)
 Napi::Value Bind(const Napi::CallbackInfo& info) {
-  sockaddr_in sa;
-  if (!Addr(info, 1, &sa)) return Napi::Number::New(info.Env(), -EINVAL);
-  return Result(info.Env(), bind(Int(info, 0), reinterpret_cast<sockaddr*>(&sa), sizeof sa));
+  Address a;
+  if (!Addr(info, 1, &a)) return Napi::Number::New(info.Env(), -EINVAL);
+  return Result(info.Env(), bind(Int(info, 0), a.get(), a.len));
 }
 
 Napi::Value Connect(const Napi::CallbackInfo& info) {
-  sockaddr_in sa;
-  if (!Addr(info, 1, &sa)) return Napi::Number::New(info.Env(), -EINVAL);
-  return Result(info.Env(), connect(Int(info, 0), reinterpret_cast<sockaddr*>(&sa), sizeof sa));
+  Address a;
+  if (!Addr(info, 1, &a)) return Napi::Number::New(info.Env(), -EINVAL);
+  return Result(info.Env(), connect(Int(info, 0), a.get(), a.len));
 }
 
 Napi::Value Listen(const Napi::CallbackInfo& info) { return Result(info.Env(), listen(Int(info, 0), Int(info, 1))); }
@@ -64,12 +126,12 @@ Napi::Value Accept(const Napi::CallbackInfo& info) {
   return Result(info.Env(), accept4(Int(info, 0), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
 }
 
-// localPort(fd) -> the bound port
+// localPort(fd) -> the bound port (IPv4 and IPv6 keep the port at the same offset)
 Napi::Value LocalPort(const Napi::CallbackInfo& info) {
-  sockaddr_in sa{};
-  socklen_t len = sizeof sa;
-  if (getsockname(Int(info, 0), reinterpret_cast<sockaddr*>(&sa), &len) < 0) return Result(info.Env(), -1);
-  return Napi::Number::New(info.Env(), ntohs(sa.sin_port));
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(Int(info, 0), reinterpret_cast<sockaddr*>(&ss), &len) < 0) return Result(info.Env(), -1);
+  return Napi::Number::New(info.Env(), ntohs(reinterpret_cast<sockaddr_in*>(&ss)->sin_port));
 }
 
 Napi::Value Eventfd(const Napi::CallbackInfo& info) {
@@ -103,10 +165,9 @@ Napi::Value SendTo(const Napi::CallbackInfo& info) {
   size_t off = info[2].As<Napi::Number>().Uint32Value();
   size_t len = info[3].As<Napi::Number>().Uint32Value();
   if (off > buf.ByteLength() || len > buf.ByteLength() - off) return Napi::Number::New(info.Env(), -EFAULT);
-  sockaddr_in sa;
-  if (!Addr(info, 4, &sa)) return Napi::Number::New(info.Env(), -EINVAL);
-  return Result(info.Env(),
-                sendto(Int(info, 0), buf.Data() + off, len, 0, reinterpret_cast<sockaddr*>(&sa), sizeof sa));
+  Address a;
+  if (!Addr(info, 4, &a)) return Napi::Number::New(info.Env(), -EINVAL);
+  return Result(info.Env(), sendto(Int(info, 0), buf.Data() + off, len, 0, a.get(), a.len));
 }
 
 Napi::Value Close(const Napi::CallbackInfo& info) { return Result(info.Env(), close(Int(info, 0))); }
@@ -117,6 +178,9 @@ Napi::Object FdInit(Napi::Env env) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("socket", Napi::Function::New<Socket>(env, "socket"));
   o.Set("setReuse", Napi::Function::New<SetReuse>(env, "setReuse"));
+  o.Set("setsockopt", Napi::Function::New<SetSockopt>(env, "setsockopt"));
+  o.Set("shutdown", Napi::Function::New<Shutdown>(env, "shutdown"));
+  o.Set("sockname", Napi::Function::New<Sockname>(env, "sockname"));
   o.Set("setBufferSize", Napi::Function::New<SetBufferSize>(env, "setBufferSize"));
   o.Set("bind", Napi::Function::New<Bind>(env, "bind"));
   o.Set("connect", Napi::Function::New<Connect>(env, "connect"));

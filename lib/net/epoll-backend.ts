@@ -1,0 +1,246 @@
+// The epoll backend (where io_uring is refused): ringpoll's own Epoll over nonblocking sockets,
+// level-triggered; the same contract as the io_uring backend (see backend.ts).
+import { EPOLLIN, EPOLLOUT, EPOLLRDHUP, Epoll, type EpollBatch } from "../epoll.js";
+import * as sys from "../sys.js";
+import type { Backend, BackendEvents } from "./backend.js";
+
+// Received bytes of one batch live in this arena until batchEnd() returns.
+const ARENA = 256 * 1024;
+const MIN_READ = 16 * 1024;
+/** reads per connection per batch, so one busy peer cannot starve the others */
+const READS_PER_BATCH = 4;
+/** connections accepted per batch at most */
+const ACCEPTS_PER_BATCH = 64;
+
+interface Send {
+  data: Uint8Array;
+  offset: number;
+  cb: (err: Error | null) => void;
+}
+
+interface Conn {
+  fd: number;
+  /** events the epoll watches now (0: not in the epoll) */
+  mask: number;
+  paused: boolean;
+  eof: boolean;
+  sends: Send[];
+  flushing: boolean;
+  shutdownPending: boolean;
+}
+
+export class EpollBackend implements Backend {
+  readonly name = "epoll" as const;
+  readonly #ep = new Epoll({ maxEvents: 1024 });
+  readonly #events: BackendEvents;
+  readonly #conns: Array<Conn | undefined> = [];
+  readonly #free: number[] = [];
+  #arena = Buffer.allocUnsafe(ARENA);
+  #used = 0;
+  #listenFd = -1;
+  #destroying = false;
+
+  constructor(events: BackendEvents) {
+    this.#events = events;
+    this.#ep.start((b) => this.#onBatch(b));
+  }
+
+  #onBatch(b: EpollBatch): void {
+    this.#used = 0;
+    for (let i = 0; i < b.length; i++) {
+      const token = b.data[i]!;
+      if (token === 0) {
+        this.#acceptSome();
+        continue;
+      }
+      const id = token - 1;
+      const c = this.#conns[id];
+      if (c === undefined) continue;
+      const ev = b.events[i]!;
+      if ((ev & EPOLLOUT) !== 0 || (c.sends.length > 0 && (ev & ~EPOLLIN) !== 0)) this.#flushSends(id, c);
+      if (this.#conns[id] === c && !c.paused && !c.eof) this.#readSome(id, c);
+    }
+    this.#events.batchEnd();
+  }
+
+  #acceptSome(): void {
+    for (let n = 0; n < ACCEPTS_PER_BATCH && this.#listenFd >= 0; n++) {
+      let fd: number | null;
+      try {
+        fd = sys.accept(this.#listenFd);
+      } catch (err) {
+        this.#events.acceptError(err as Error);
+        return;
+      }
+      if (fd === null) return;
+      const id = this.#free.length > 0 ? this.#free.pop()! : this.#conns.length;
+      const c: Conn = { fd, mask: 0, paused: false, eof: false, sends: [], flushing: false, shutdownPending: false };
+      this.#conns[id] = c;
+      if (!this.#events.accept(id)) {
+        this.#conns[id] = undefined;
+        this.#free.push(id);
+        sys.close(fd);
+        continue;
+      }
+      if (this.#conns[id] === c) this.#watch(id, c);
+    }
+  }
+
+  #readSome(id: number, c: Conn): void {
+    for (let n = 0; n < READS_PER_BATCH; n++) {
+      if (ARENA - this.#used < MIN_READ) return; // the rest next batch (level-triggered)
+      const off = this.#used;
+      let r: number | null;
+      try {
+        r = sys.read(c.fd, this.#arena, off, ARENA - off);
+      } catch (err) {
+        c.eof = true;
+        this.#watch(id, c);
+        this.#events.error(id, err as Error);
+        return;
+      }
+      if (r === null) return;
+      if (r === 0) {
+        c.eof = true;
+        this.#watch(id, c);
+        this.#events.end(id);
+        return;
+      }
+      this.#used += r;
+      this.#events.data(id, this.#arena.subarray(off, off + r));
+      if (this.#conns[id] !== c || c.paused) return;
+    }
+  }
+
+  /** Watch what the connection needs now; out of the epoll when nothing (EPOLLHUP would spin). */
+  #watch(id: number, c: Conn): void {
+    if (this.#conns[id] !== c) return; // closed by a callback meanwhile
+    const want = (c.paused || c.eof ? 0 : EPOLLIN | EPOLLRDHUP) | (c.sends.length > 0 ? EPOLLOUT : 0);
+    if (want === c.mask) return;
+    if (want === 0) this.#ep.remove(c.fd);
+    else if (c.mask === 0) this.#ep.add(c.fd, want, id + 1);
+    else this.#ep.modify(c.fd, want, id + 1);
+    c.mask = want;
+  }
+
+  startAccept(listenFd: number): void {
+    this.#listenFd = listenFd;
+    this.#ep.add(listenFd, EPOLLIN, 0);
+  }
+
+  stopAccept(): void {
+    if (this.#listenFd < 0) return;
+    this.#ep.remove(this.#listenFd);
+    sys.close(this.#listenFd);
+    this.#listenFd = -1;
+    this.#maybeDestroy();
+  }
+
+  #conn(id: number): Conn {
+    const c = this.#conns[id];
+    if (c === undefined) throw new RangeError(`no connection ${id}`);
+    return c;
+  }
+
+  fd(id: number): number {
+    return this.#conn(id).fd;
+  }
+
+  pause(id: number): void {
+    const c = this.#conn(id);
+    c.paused = true;
+    this.#watch(id, c);
+  }
+
+  resume(id: number): void {
+    const c = this.#conn(id);
+    c.paused = false;
+    this.#watch(id, c);
+  }
+
+  send(id: number, data: Uint8Array, cb: (err: Error | null) => void): void {
+    const c = this.#conn(id);
+    c.sends.push({ data, offset: 0, cb });
+    if (c.sends.length === 1) this.#flushSends(id, c);
+  }
+
+  #flushSends(id: number, c: Conn): void {
+    if (c.flushing) return;
+    c.flushing = true;
+    for (;;) {
+      const s = c.sends[0];
+      if (s === undefined) break;
+      let n: number | null;
+      try {
+        n = sys.write(c.fd, s.data, s.offset, s.data.byteLength - s.offset);
+      } catch (err) {
+        const failed = c.sends.splice(0);
+        for (const f of failed) f.cb(err as Error);
+        if (this.#conns[id] !== c) return;
+        break;
+      }
+      if (n === null) break; // EPOLLOUT tells when there is room
+      s.offset += n;
+      if (s.offset === s.data.byteLength) {
+        c.sends.shift();
+        s.cb(null);
+        if (this.#conns[id] !== c) return;
+      }
+    }
+    c.flushing = false;
+    if (c.sends.length === 0 && c.shutdownPending) this.#shutdownNow(c);
+    this.#watch(id, c);
+  }
+
+  shutdown(id: number): Error | null {
+    const c = this.#conn(id);
+    if (c.sends.length > 0) {
+      c.shutdownPending = true;
+      return null;
+    }
+    return this.#shutdownNow(c);
+  }
+
+  #shutdownNow(c: Conn): Error | null {
+    c.shutdownPending = false;
+    try {
+      sys.shutdown(c.fd, 1);
+      return null;
+    } catch (err) {
+      return err as Error;
+    }
+  }
+
+  close(id: number, cb: () => void): void {
+    const c = this.#conns[id];
+    if (c === undefined) return;
+    this.#conns[id] = undefined;
+    this.#free.push(id);
+    try {
+      if (c.mask !== 0) this.#ep.remove(c.fd);
+      sys.close(c.fd);
+    } catch {
+      // nothing to report: the connection is gone either way
+    }
+    c.sends.length = 0;
+    process.nextTick(cb);
+    this.#maybeDestroy();
+  }
+
+  setRef(ref: boolean): void {
+    if (this.#ep.closed) return;
+    if (ref) this.#ep.ref();
+    else this.#ep.unref();
+  }
+
+  destroy(): void {
+    this.#destroying = true;
+    this.#maybeDestroy();
+  }
+
+  #maybeDestroy(): void {
+    if (!this.#destroying || this.#listenFd >= 0 || this.#conns.length > this.#free.length) return;
+    this.#destroying = false;
+    this.#ep.close();
+  }
+}

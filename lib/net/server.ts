@@ -1,0 +1,191 @@
+// Server: net.Server's habits over a ringpoll backend (io_uring or epoll).
+import { EventEmitter } from "node:events";
+import * as sys from "../sys.js";
+import * as validate from "../validate.js";
+import type { Backend, BackendEvents } from "./backend.js";
+import { createBackend, type BackendInfo } from "./choose-backend.js";
+import { listenSocket } from "./listen.js";
+import { listenArgs, serverOptions, type ResolvedOptions, type ServerOptions } from "./options.js";
+import { Socket, type SocketHost } from "./socket.js";
+
+function notRunning(): Error {
+  return Object.assign(new Error("Server is not running."), { code: "ERR_SERVER_NOT_RUNNING" });
+}
+
+export class Server extends EventEmitter implements BackendEvents {
+  readonly #options: ResolvedOptions;
+  #backend: Backend | null = null;
+  #info: BackendInfo | null = null;
+  #host: SocketHost | null = null;
+  readonly #sockets: Array<Socket | undefined> = [];
+  #connections = 0;
+  #listenFd = -1;
+  #address: sys.SocketAddress | null = null;
+  #starting = false;
+  #refed = true;
+  /** Refuse connections beyond this many (net's maxConnections); Infinity by default. */
+  maxConnections = Number.POSITIVE_INFINITY;
+
+  constructor(options: ServerOptions = {}, connectionListener?: (socket: Socket) => void) {
+    super();
+    this.#options = serverOptions(options);
+    if (connectionListener !== undefined) this.on("connection", validate.func("connectionListener", connectionListener));
+  }
+
+  /** Which backend runs and why (null until listen() set one up). */
+  get backend(): BackendInfo | null {
+    return this.#info;
+  }
+
+  get listening(): boolean {
+    return this.#listenFd >= 0;
+  }
+
+  listen(...args: unknown[]): this {
+    const { spec, cb } = listenArgs(args);
+    if (this.#listenFd >= 0 || this.#starting) throw Object.assign(new Error("Listen method has been called more than once without closing."), { code: "ERR_SERVER_ALREADY_LISTEN" });
+    if (cb !== undefined) this.once("listening", cb);
+    this.#starting = true;
+    listenSocket(spec).then(
+      (fd) => {
+        this.#starting = false;
+        try {
+          this.#start(fd);
+        } catch (err) {
+          sys.close(fd);
+          this.emit("error", err);
+          return;
+        }
+        this.emit("listening");
+      },
+      (err: unknown) => {
+        this.#starting = false;
+        this.emit("error", err);
+      },
+    );
+    return this;
+  }
+
+  #start(fd: number): void {
+    if (this.#backend === null) {
+      const { backend, info } = createBackend(this.#options.backend, this, { bufferCount: this.#options.bufferCount, bufferSize: this.#options.bufferSize });
+      this.#backend = backend;
+      this.#info = info;
+      this.#host = { backend, closed: (s, id) => this.#socketClosed(s, id), refChanged: () => this.#updateRef() };
+    }
+    this.#address = sys.localAddress(fd);
+    this.#backend.startAccept(fd);
+    this.#listenFd = fd;
+    this.#updateRef();
+  }
+
+  address(): sys.SocketAddress | null {
+    return this.#listenFd >= 0 ? this.#address : null;
+  }
+
+  /** Stop accepting; 'close' (and `cb`) once every connection has closed, as net does. */
+  close(cb?: (err?: Error) => void): this {
+    if (cb !== undefined) {
+      validate.func("cb", cb);
+      if (this.#listenFd < 0) this.once("close", () => cb(notRunning()));
+      else this.once("close", cb);
+    }
+    if (this.#listenFd >= 0) {
+      this.#backend!.stopAccept();
+      this.#listenFd = -1;
+    }
+    this.#closeIfDrained();
+    return this;
+  }
+
+  #closeIfDrained(): void {
+    if (this.#listenFd >= 0 || this.#starting || this.#connections > 0) return;
+    if (this.#backend !== null) {
+      this.#backend.destroy();
+      this.#backend = null;
+      this.#host = null;
+    }
+    process.nextTick(() => this.emit("close"));
+  }
+
+  getConnections(cb: (err: Error | null, count: number) => void): this {
+    validate.func("cb", cb);
+    const n = this.#connections;
+    process.nextTick(() => cb(null, n));
+    return this;
+  }
+
+  ref(): this {
+    this.#refed = true;
+    this.#updateRef();
+    return this;
+  }
+
+  unref(): this {
+    this.#refed = false;
+    this.#updateRef();
+    return this;
+  }
+
+  #updateRef(): void {
+    if (this.#backend === null) return;
+    let ref = this.#refed && this.#listenFd >= 0;
+    for (let i = 0; !ref && i < this.#sockets.length; i++) ref = this.#sockets[i]?.refed === true;
+    this.#backend.setRef(ref);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.#listenFd < 0 && this.#connections === 0) return;
+    await new Promise<void>((resolve) => this.close(() => resolve()));
+  }
+
+  // BackendEvents: called by the backend, one batch of completions at a time.
+
+  /** @internal */
+  accept(id: number): boolean {
+    if (this.#connections >= this.maxConnections) {
+      this.emit("drop", { localAddress: this.#address?.address, localPort: this.#address?.port });
+      return false;
+    }
+    const o = this.#options;
+    const socket = new Socket(this.#host!, id, { allowHalfOpen: o.allowHalfOpen, readableHighWaterMark: o.highWaterMark, writableHighWaterMark: o.highWaterMark });
+    this.#sockets[id] = socket;
+    this.#connections++;
+    if (o.noDelay) socket.setNoDelay(true);
+    if (o.keepAlive) socket.setKeepAlive(true, o.keepAliveInitialDelay);
+    if (o.pauseOnConnect) socket.holdReceive();
+    this.emit("connection", socket);
+    return true;
+  }
+
+  /** @internal */
+  data(id: number, data: Buffer): void {
+    this.#sockets[id]?.onData(data);
+  }
+
+  /** @internal */
+  end(id: number): void {
+    this.#sockets[id]?.onEnd();
+  }
+
+  /** @internal */
+  error(id: number, err: Error): void {
+    this.#sockets[id]?.onError(err);
+  }
+
+  /** @internal */
+  batchEnd(): void {}
+
+  /** @internal */
+  acceptError(err: Error): void {
+    this.emit("error", err);
+  }
+
+  #socketClosed(socket: Socket, id: number): void {
+    if (this.#sockets[id] !== socket) return;
+    this.#sockets[id] = undefined;
+    this.#connections--;
+    if (!socket.refed) this.#updateRef();
+    this.#closeIfDrained();
+  }
+}

@@ -1,0 +1,360 @@
+// The io_uring backend: one ring per server; a multishot accept, one multishot receive per
+// connection selecting buffers from one provided buffer ring, sends one at a time per connection
+// (two sends in flight on one stream could reorder). SQEs go out in the loop's one submit; every
+// completion batch of the server is one JS call.
+import { release } from "node:os";
+import type { BufferRing } from "../buffer-ring.js";
+import { errnoError } from "../errors.js";
+import { native } from "../native.js";
+import * as sys from "../sys.js";
+import { IoUring, SqeBatch, type CqeBatch } from "../uring.js";
+import {
+  IORING_ACCEPT_MULTISHOT,
+  IORING_ASYNC_CANCEL_ALL,
+  IORING_ASYNC_CANCEL_FD,
+  IORING_CQE_BUFFER_SHIFT,
+  IORING_CQE_F_MORE,
+  IORING_OP,
+  IORING_RECV_MULTISHOT,
+  TRACKED,
+  errno,
+} from "../uring-constants.js";
+import type { Backend, BackendEvents } from "./backend.js";
+
+/** Match the request by opcode (sqe->len) as well as by fd (Linux 6.6). */
+const IORING_ASYNC_CANCEL_OP = 1 << 5;
+const MSG_NOSIGNAL = 0x4000;
+const SOCK_NONBLOCK_CLOEXEC = 0o4000 | 0o2000000;
+
+// Tags: connection id << 2 | kind (batch-API tags stay below 2^31).
+const ACCEPT = 0;
+const RECV = 1;
+const CANCEL = 2;
+const LISTENER = 0x1fffffff;
+
+export interface UringBackendOptions {
+  /** provided buffers for receives: count (power of two) × size bytes */
+  bufferCount: number;
+  bufferSize: number;
+}
+
+interface Send {
+  data: Uint8Array;
+  offset: number;
+  cb: (err: Error | null) => void;
+}
+
+interface Conn {
+  fd: number;
+  recvArmed: boolean;
+  paused: boolean;
+  eof: boolean;
+  closing: boolean;
+  /** cancel requests in flight that name this connection's id */
+  cancels: number;
+  sending: boolean;
+  sends: Send[];
+  shutdownPending: boolean;
+  onClosed: (() => void) | null;
+}
+
+/** Why io_uring cannot serve TCP here, or null when it can. */
+export function uringUnsupported(): string | null {
+  const [major = 0, minor = 0] = release().split(".").map((n) => Number.parseInt(n, 10));
+  if (major < 6 || (major === 6 && minor < 6)) return `kernel ${release()} lacks IORING_ASYNC_CANCEL_OP (Linux 6.6)`;
+  const ops = native.uringProbe.opcodes();
+  if (typeof ops === "number") return null; // setup errors surface when the ring is created
+  const missing = (["ACCEPT", "RECV", "SEND", "ASYNC_CANCEL"] as const).filter((n) => !ops.supported.includes(IORING_OP[n]));
+  return missing.length > 0 ? `the kernel lacks IORING_OP_${missing.join(", IORING_OP_")}` : null;
+}
+
+export class UringBackend implements Backend {
+  readonly name = "io_uring" as const;
+  readonly ring: IoUring;
+  readonly #br: BufferRing;
+  readonly #events: BackendEvents;
+  readonly #sqes = new SqeBatch(256);
+  #flushScheduled = false;
+  readonly #conns: Array<Conn | undefined> = [];
+  readonly #free: number[] = [];
+  #listenFd = -1;
+  #accepting = false;
+  #acceptArmed = false;
+  #acceptRetry: NodeJS.Timeout | null = null;
+  #destroying = false;
+
+  constructor(events: BackendEvents, options: UringBackendOptions) {
+    this.#events = events;
+    this.ring = new IoUring({ entries: 512, cqEntries: 8192, singleIssuer: true, deferTaskrun: true, fallback: true });
+    try {
+      this.#br = this.ring.createBufferRing({ count: options.bufferCount, size: options.bufferSize });
+    } catch (err) {
+      this.ring.close();
+      throw err;
+    }
+    this.ring.onCompletions((b) => this.#onBatch(b));
+  }
+
+  #push(opcode: number, fd: number, tag: number, fields: Parameters<SqeBatch["push"]>[3]): void {
+    if (this.#sqes.length === this.#sqes.capacity) this.#flush();
+    this.#sqes.push(opcode, fd, tag, fields);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(this.#flushTask);
+    }
+  }
+
+  readonly #flushTask = (): void => this.#flush();
+
+  /** Hand queued SQEs to the ring; the ring submits them once per loop iteration. */
+  #flush(): void {
+    this.#flushScheduled = false;
+    if (this.#sqes.length === 0 || this.ring.closed) return;
+    this.ring.queue(this.#sqes);
+    this.#sqes.clear();
+  }
+
+  #onBatch(b: CqeBatch): void {
+    const { tag, res, flags } = b;
+    for (let i = 0; i < b.length; i++) {
+      const t = tag[i]!;
+      if (t >= TRACKED) continue;
+      const id = t >>> 2;
+      const kind = t & 3;
+      if (kind === RECV) this.#onRecv(id, res[i]!, flags[i]!);
+      else if (kind === ACCEPT) this.#onAccept(res[i]!, (flags[i]! & IORING_CQE_F_MORE) !== 0);
+      else if (id !== LISTENER) this.#onCancel(id);
+    }
+    this.#events.batchEnd();
+    // Views handed out in this batch are dead now: their buffers go back to the kernel.
+    this.#br.flush();
+    this.#flush();
+  }
+
+  #onAccept(r: number, more: boolean): void {
+    if (!more) this.#acceptArmed = false;
+    if (r >= 0) {
+      if (!this.#accepting) sys.close(r);
+      else this.#open(r);
+    } else if (r !== -errno.ECANCELED && this.#accepting) {
+      this.#events.acceptError(errnoError(-r, "accept"));
+    }
+    if (this.#acceptArmed) return;
+    if (!this.#accepting) return this.#closeListener();
+    // After an error (EMFILE, …) an immediate re-arm would fail again at once.
+    if (r < 0 && r !== -errno.ECANCELED) {
+      this.#acceptRetry ??= setTimeout(() => {
+        this.#acceptRetry = null;
+        if (this.#accepting && !this.#acceptArmed) this.#armAccept();
+      }, 50).unref();
+    } else this.#armAccept();
+  }
+
+  #open(fd: number): void {
+    const id = this.#free.length > 0 ? this.#free.pop()! : this.#conns.length;
+    const c: Conn = { fd, recvArmed: false, paused: false, eof: false, closing: false, cancels: 0, sending: false, sends: [], shutdownPending: false, onClosed: null };
+    this.#conns[id] = c;
+    if (!this.#events.accept(id)) {
+      this.#conns[id] = undefined;
+      this.#free.push(id);
+      sys.close(fd);
+      return;
+    }
+    if (!c.paused && !c.closing) this.#armRecv(id, c);
+  }
+
+  #onRecv(id: number, r: number, f: number): void {
+    const c = this.#conns[id];
+    if (c === undefined) return;
+    if ((f & IORING_CQE_F_MORE) === 0) c.recvArmed = false;
+    if (r > 0) {
+      const bid = f >>> IORING_CQE_BUFFER_SHIFT;
+      this.#br.recycle(bid);
+      if (!c.closing) this.#events.data(id, this.#br.view(bid, r));
+    } else if (r === 0) {
+      c.eof = true;
+      if (!c.closing) this.#events.end(id);
+    } else if (r !== -errno.ENOBUFS && r !== -errno.ECANCELED) {
+      c.eof = true;
+      if (!c.closing) this.#events.error(id, errnoError(-r, "read"));
+    }
+    if (c.recvArmed) return;
+    if (c.closing) this.#maybeClosed(id, c);
+    else if (!c.paused && !c.eof) this.#armRecv(id, c);
+  }
+
+  #onCancel(id: number): void {
+    const c = this.#conns[id];
+    if (c === undefined) return;
+    c.cancels--;
+    if (c.closing) this.#maybeClosed(id, c);
+  }
+
+  #armRecv(id: number, c: Conn): void {
+    c.recvArmed = true;
+    this.#push(IORING_OP.RECV, c.fd, (id << 2) | RECV, { bufGroup: this.#br.bgid, ioprio: IORING_RECV_MULTISHOT });
+  }
+
+  #armAccept(): void {
+    this.#acceptArmed = true;
+    this.#push(IORING_OP.ACCEPT, this.#listenFd, (LISTENER << 2) | ACCEPT, { opFlags: SOCK_NONBLOCK_CLOEXEC, ioprio: IORING_ACCEPT_MULTISHOT });
+  }
+
+  #cancel(id: number, fd: number, flags: number, len = 0): void {
+    this.#push(IORING_OP.ASYNC_CANCEL, fd, (id << 2) | CANCEL, { opFlags: flags, len });
+  }
+
+  startAccept(listenFd: number): void {
+    this.#listenFd = listenFd;
+    this.#accepting = true;
+    this.#armAccept();
+  }
+
+  stopAccept(): void {
+    if (!this.#accepting) return;
+    this.#accepting = false;
+    if (this.#acceptRetry !== null) clearTimeout(this.#acceptRetry);
+    this.#acceptRetry = null;
+    // The listening socket is closed once the accept request has ended (its last CQE).
+    if (this.#acceptArmed) this.#cancel(LISTENER, this.#listenFd, IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL);
+    else this.#closeListener();
+  }
+
+  #closeListener(): void {
+    if (this.#listenFd < 0) return;
+    sys.close(this.#listenFd);
+    this.#listenFd = -1;
+    this.#maybeDestroy();
+  }
+
+  #conn(id: number): Conn {
+    const c = this.#conns[id];
+    if (c === undefined) throw new RangeError(`no connection ${id}`);
+    return c;
+  }
+
+  fd(id: number): number {
+    return this.#conn(id).fd;
+  }
+
+  pause(id: number): void {
+    const c = this.#conn(id);
+    if (c.paused) return;
+    c.paused = true;
+    if (c.recvArmed && !c.closing) {
+      c.cancels++;
+      this.#cancel(id, c.fd, IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_OP, IORING_OP.RECV);
+    }
+  }
+
+  resume(id: number): void {
+    const c = this.#conn(id);
+    if (!c.paused) return;
+    c.paused = false;
+    // A receive still being cancelled re-arms when its last CQE arrives.
+    if (!c.recvArmed && !c.eof && !c.closing) this.#armRecv(id, c);
+  }
+
+  send(id: number, data: Uint8Array, cb: (err: Error | null) => void): void {
+    const c = this.#conn(id);
+    c.sends.push({ data, offset: 0, cb });
+    if (!c.sending) this.#sendNext(id, c);
+  }
+
+  #sendNext(id: number, c: Conn): void {
+    const s = c.sends[0];
+    if (s === undefined || c.closing) {
+      c.sending = false;
+      if (c.closing) this.#maybeClosed(id, c);
+      else if (c.shutdownPending) this.#shutdownNow(c);
+      return;
+    }
+    c.sending = true;
+    this.ring.send(c.fd, s.data, { offset: s.offset, length: s.data.byteLength - s.offset, flags: MSG_NOSIGNAL }).then(
+      (n) => {
+        s.offset += n;
+        c.sending = false;
+        // A partial send continues from where it stopped, before anything queued after it.
+        if (s.offset < s.data.byteLength && !c.closing) return this.#sendNext(id, c);
+        c.sends.shift();
+        if (!c.closing) s.cb(null);
+        // the callback may have queued (and started) the next send itself
+        if (!c.sending) this.#sendNext(id, c);
+      },
+      (err: { errno?: number }) => {
+        const e = errnoError(-(err.errno ?? -errno.EIO), "write");
+        c.sending = false;
+        // The stream is broken: every queued send fails with it.
+        const failed = c.sends.splice(0);
+        if (!c.closing) for (const f of failed) f.cb(e);
+        if (!c.sending) this.#sendNext(id, c);
+      },
+    );
+  }
+
+  shutdown(id: number): Error | null {
+    const c = this.#conn(id);
+    if (c.sending || c.sends.length > 0) {
+      c.shutdownPending = true;
+      return null;
+    }
+    return this.#shutdownNow(c);
+  }
+
+  #shutdownNow(c: Conn): Error | null {
+    c.shutdownPending = false;
+    try {
+      sys.shutdown(c.fd, 1);
+      return null;
+    } catch (err) {
+      return err as Error;
+    }
+  }
+
+  close(id: number, cb: () => void): void {
+    const c = this.#conn(id);
+    if (c.closing) return;
+    c.closing = true;
+    c.onClosed = cb;
+    if (c.recvArmed || c.sending) {
+      c.cancels++;
+      this.#cancel(id, c.fd, IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL);
+    }
+    this.#maybeClosed(id, c);
+  }
+
+  /** The fd closes, and the id is reused, only once no request that names them is in flight. */
+  #maybeClosed(id: number, c: Conn): void {
+    if (c.recvArmed || c.sending || c.cancels > 0 || this.#conns[id] !== c) return;
+    this.#conns[id] = undefined;
+    this.#free.push(id);
+    try {
+      sys.close(c.fd);
+    } catch {
+      // nothing to report: the connection is gone either way
+    }
+    const cb = c.onClosed;
+    c.onClosed = null;
+    if (cb !== null) process.nextTick(cb);
+    this.#maybeDestroy();
+  }
+
+  setRef(ref: boolean): void {
+    if (this.ring.closed) return;
+    if (ref) this.ring.ref();
+    else this.ring.unref();
+  }
+
+  destroy(): void {
+    this.#destroying = true;
+    this.#maybeDestroy();
+  }
+
+  /** The ring closes after the listener and every connection (close() drains the ring anyway). */
+  #maybeDestroy(): void {
+    if (!this.#destroying || this.#listenFd >= 0 || this.#conns.length > this.#free.length) return;
+    this.#destroying = false;
+    // Not from inside the ring's own completion callback.
+    setImmediate(() => this.ring.close());
+  }
+}

@@ -1,0 +1,418 @@
+// ringpoll/net: one suite, run on each backend. Real sockets on loopback, node:net as the client.
+import { createHash, randomBytes } from "node:crypto";
+import { once } from "node:events";
+import net from "node:net";
+import { IoUring } from "ringpoll";
+import { createServer, type Server, type ServerOptions, type Socket } from "ringpoll/net";
+import { afterEach, describe, expect, it } from "vitest";
+import { openFdCount, turns } from "./helpers.js";
+
+function uringSkipReason(): string | null {
+  try {
+    new IoUring({ entries: 2 }).close();
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+const uringSkip = uringSkipReason();
+
+const servers: Server[] = [];
+const sockets: Array<net.Socket | Socket> = [];
+afterEach(async () => {
+  // Sockets a test left open would keep its server's close() waiting (as in net).
+  for (const s of sockets.splice(0)) s.destroy();
+  await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => (s.listening ? s.close(() => resolve()) : resolve()))));
+});
+
+function connect(port: number, host = "127.0.0.1"): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const c = net.connect(port, host, () => resolve(c));
+    sockets.push(c);
+    c.once("error", reject);
+  });
+}
+
+function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  stream.on("data", (d: Buffer) => chunks.push(d));
+  return new Promise((resolve, reject) => {
+    stream.on("end", () => resolve(Buffer.concat(chunks)));
+    stream.on("error", reject);
+  });
+}
+
+/** Resolves on 'close' (events.once would reject on the 'error' before it). */
+const closeOf = (s: Socket) => new Promise<void>((resolve) => s.once("close", () => resolve()));
+
+const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+for (const backend of ["io_uring", "epoll"] as const) {
+  const skip = backend === "io_uring" ? uringSkip : null;
+  describe.skipIf(skip !== null)(`ringpoll/net on ${backend}${skip ? ` (skipped: ${skip})` : ""}`, () => {
+    async function listen(options: ServerOptions = {}, onConnection?: (s: Socket) => void, host = "127.0.0.1"): Promise<{ server: Server; port: number }> {
+      const server = createServer({ backend, ...options }, onConnection);
+      servers.push(server);
+      server.on("connection", (s) => sockets.push(s));
+      server.listen(0, host);
+      await once(server, "listening");
+      return { server, port: server.address()!.port };
+    }
+
+    const nextConnection = (server: Server) => once(server, "connection").then(([s]) => s as Socket);
+
+    it("reports the backend it runs and why", async () => {
+      const { server } = await listen();
+      expect(server.backend).toEqual({ name: backend, reason: "requested" });
+    });
+
+    it("echoes 10 MiB written in random chunk sizes byte for byte", async () => {
+      const { port } = await listen({}, (s) => s.pipe(s));
+      const c = await connect(port);
+      const data = randomBytes(10 * 1024 * 1024);
+      const received = collect(c);
+      for (let off = 0; off < data.length; ) {
+        const n = Math.min(data.length - off, 1 + Math.floor(Math.random() * 100_000));
+        if (!c.write(data.subarray(off, off + n))) await once(c, "drain");
+        off += n;
+      }
+      c.end();
+      const got = await received;
+      expect(got.length).toBe(data.length);
+      expect(sha(got)).toBe(sha(data));
+    });
+
+    it("half-close: the client ends first and still receives what the server writes after (allowHalfOpen)", async () => {
+      const { server, port } = await listen({ allowHalfOpen: true });
+      const conn = nextConnection(server);
+      const c = await connect(port);
+      const s = await conn;
+      const closed = closeOf(s);
+      const fromClient = collect(s);
+      c.end("request");
+      expect((await fromClient).toString()).toBe("request");
+      const toClient = collect(c);
+      s.write("after ");
+      s.end("your end");
+      expect((await toClient).toString()).toBe("after your end");
+      await closed;
+    });
+
+    it("half-close: the server ends first and still receives what the client writes after (allowHalfOpen)", async () => {
+      const { server, port } = await listen({ allowHalfOpen: true });
+      const conn = nextConnection(server);
+      const c = await connect(port);
+      c.on("end", () => c.end("late bytes"));
+      const s = await conn;
+      const closed = closeOf(s);
+      const fromClient = collect(s);
+      const toClient = collect(c);
+      s.end("bye");
+      expect((await toClient).toString()).toBe("bye");
+      expect((await fromClient).toString()).toBe("late bytes");
+      await closed;
+    });
+
+    it("without allowHalfOpen the server ends its side when the client ends", async () => {
+      const { server, port } = await listen();
+      const conn = nextConnection(server);
+      const c = await connect(port);
+      const s = await conn;
+      const closed = closeOf(s);
+      s.resume();
+      const toClient = collect(c);
+      c.end();
+      expect((await toClient).length).toBe(0);
+      await closed;
+    });
+
+    it("write() returns false at the high-water mark, drain follows, and every byte arrives", async () => {
+      const { server, port } = await listen({ highWaterMark: 64 * 1024 });
+      const conn = nextConnection(server);
+      const c = await connect(port);
+      c.pause();
+      const s = await conn;
+      const chunk = randomBytes(256 * 1024);
+      let writes = 0;
+      while (s.write(chunk)) writes++;
+      writes++;
+      expect(s.writableLength).toBeGreaterThanOrEqual(64 * 1024);
+      const drained = once(s, "drain");
+      const received = collect(c);
+      c.resume();
+      await drained;
+      s.end();
+      const got = await received;
+      expect(got.length).toBe(writes * chunk.length);
+      expect(got.subarray(got.length - chunk.length).equals(chunk)).toBe(true);
+    });
+
+    it("a paused reader stops receiving: memory stays bounded while the client is blocked, then every byte arrives", async () => {
+      const recvBuffers = { count: 16, size: 16384 };
+      const hwm = 64 * 1024;
+      const { server, port } = await listen({ highWaterMark: hwm, recvBuffers });
+      const conn = nextConnection(server);
+      const c = await connect(port);
+      const s = await conn; // nobody reads s: it buffers up to its high-water mark, then stops
+      const data = randomBytes(48 * 1024 * 1024);
+      c.end(data);
+      // Wait until the sender is stuck: the kernel buffers are full and the server took no more.
+      let last = -1;
+      for (let stable = 0; stable < 20; ) {
+        await new Promise((r) => setTimeout(r, 10));
+        stable = s.bytesRead === last && c.writableLength > 0 ? stable + 1 : 0;
+        last = s.bytesRead;
+      }
+      const bound = hwm + (backend === "io_uring" ? recvBuffers.count * recvBuffers.size : 256 * 1024);
+      expect(s.bytesRead).toBeLessThanOrEqual(bound);
+      expect(s.readableLength).toBeLessThanOrEqual(bound);
+      expect(c.writableLength).toBeGreaterThan(0);
+      const got = await collect(s);
+      expect(got.length).toBe(data.length);
+      expect(sha(got)).toBe(sha(data));
+    });
+
+    it("cork/uncork sends what was written in between", async () => {
+      const { server, port } = await listen();
+      const conn = nextConnection(server);
+      const c = await connect(port);
+      const s = await conn;
+      const received = collect(c);
+      s.cork();
+      s.write("a");
+      s.write("bc");
+      s.write(Buffer.from("def"));
+      process.nextTick(() => s.uncork());
+      s.end();
+      expect((await received).toString()).toBe("abcdef");
+    });
+
+    it("a peer reset is an ECONNRESET error event, then close", async () => {
+      const { server, port } = await listen();
+      const conn = nextConnection(server);
+      const c = await connect(port);
+      const s = await conn;
+      s.resume();
+      const closed = closeOf(s);
+      const error = once(s, "error");
+      c.write("x", () => c.resetAndDestroy());
+      const [err] = (await error) as [NodeJS.ErrnoException];
+      expect(err.code).toBe("ECONNRESET");
+      expect(err.syscall).toBe("read");
+      await closed;
+    });
+
+    it("a reset while the server writes ends in an error event (ECONNRESET or EPIPE), no crash", async () => {
+      const { server, port } = await listen();
+      const conn = nextConnection(server);
+      const c = await connect(port);
+      const s = await conn;
+      const chunk = Buffer.alloc(1024 * 1024, 7);
+      const closed = closeOf(s);
+      const error = once(s, "error");
+      const pump = () => {
+        while (!s.destroyed && s.write(chunk));
+      };
+      s.on("drain", pump);
+      pump();
+      c.once("data", () => c.resetAndDestroy());
+      const [err] = (await error) as [NodeJS.ErrnoException];
+      expect(["ECONNRESET", "EPIPE"]).toContain(err.code);
+      await closed;
+    });
+
+    it("destroy() with sends in flight closes the socket once the kernel is done with them", async () => {
+      const { server, port } = await listen();
+      const conn = nextConnection(server);
+      const c = await connect(port);
+      c.pause();
+      c.on("error", () => {});
+      const s = await conn;
+      for (let i = 0; i < 16; i++) s.write(Buffer.alloc(1024 * 1024, i));
+      await turns(3);
+      s.destroy();
+      await once(s, "close");
+      expect(s.destroyed).toBe(true);
+      // the server still serves others
+      const conn2 = nextConnection(server);
+      const c2 = await connect(port);
+      const s2 = await conn2;
+      s2.end("still here");
+      expect((await collect(c2)).toString()).toBe("still here");
+      c.destroy();
+    });
+
+    it("close() stops accepting and waits for open connections, like net", async () => {
+      const { server, port } = await listen();
+      const conn = nextConnection(server);
+      const c = await connect(port);
+      const s = await conn;
+      s.resume();
+      let closed = false;
+      const done = new Promise<void>((resolve) =>
+        server.close(() => {
+          closed = true;
+          resolve();
+        }),
+      );
+      await turns(5);
+      expect(closed).toBe(false);
+      expect(server.listening).toBe(false);
+      await expect(connect(port)).rejects.toMatchObject({ code: "ECONNREFUSED" });
+      s.write("served after close()");
+      c.end();
+      expect((await collect(c)).toString()).toBe("served after close()");
+      await done;
+      expect(closed).toBe(true);
+    });
+
+    it("close() of a server that is not listening calls back with ERR_SERVER_NOT_RUNNING", async () => {
+      const server = createServer({ backend });
+      const [err] = await new Promise<[Error | undefined]>((resolve) => server.close((e) => resolve([e])));
+      expect(err).toMatchObject({ code: "ERR_SERVER_NOT_RUNNING" });
+    });
+
+    it("a port in use is an EADDRINUSE error event as net gives it", async () => {
+      const taken = net.createServer();
+      await new Promise<void>((r) => taken.listen(0, "127.0.0.1", r));
+      const port = (taken.address() as net.AddressInfo).port;
+      const server = createServer({ backend });
+      server.listen(port, "127.0.0.1");
+      const [err] = (await once(server, "error")) as [NodeJS.ErrnoException & { address: string; port: number }];
+      expect(err).toMatchObject({ code: "EADDRINUSE", syscall: "listen", address: "127.0.0.1", port });
+      expect(err.message).toBe(`listen EADDRINUSE: address already in use 127.0.0.1:${port}`);
+      expect(server.listening).toBe(false);
+      taken.close();
+    });
+
+    it("refuses bad options and listen arguments with one-line errors", () => {
+      expect(() => createServer({ backend: "kqueue" as "epoll" })).toThrow("Expected 'auto', 'io_uring' or 'epoll' for options.backend but received \"kqueue\"");
+      expect(() => createServer({ allowHalfOpen: 1 as unknown as boolean })).toThrow(/Expected boolean for options.allowHalfOpen/);
+      expect(() => createServer({ nodelay: true } as ServerOptions)).toThrow(/options.nodelay/);
+      expect(() => createServer({ recvBuffers: { count: 3 } })).toThrow(/power of two/);
+      const server = createServer({ backend });
+      expect(() => server.listen(70000)).toThrow(/Expected >= 0 and <= 65535 for port but received 70000/);
+      expect(() => server.listen(-1)).toThrow(/for port/);
+      expect(() => server.listen({ port: 0, hots: "x" })).toThrow(/options.hots/);
+      expect(() => server.listen(0, 5 as unknown as string)).toThrow(/Expected string for host/);
+      expect(server.listening).toBe(false);
+    });
+
+    it("reports addresses: server.address(), remote and local address/port/family", async () => {
+      const { server, port } = await listen();
+      const conn = nextConnection(server);
+      const c = await connect(port);
+      const s = await conn;
+      expect(server.address()).toEqual({ family: "IPv4", address: "127.0.0.1", port });
+      expect([s.remoteAddress, s.remotePort, s.remoteFamily]).toEqual(["127.0.0.1", c.localPort, "IPv4"]);
+      expect([s.localAddress, s.localPort]).toEqual(["127.0.0.1", port]);
+      const clientPort = c.localPort;
+      const closed = closeOf(s);
+      s.resume();
+      c.destroy();
+      await closed;
+      expect(s.remotePort).toBe(clientPort); // kept after close
+    });
+
+    it("listens on IPv6", async () => {
+      let v6 = true;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const t = net.createServer().once("error", reject).listen(0, "::1", () => t.close(() => resolve()));
+        });
+      } catch {
+        v6 = false;
+      }
+      if (!v6) return; // loopback has no IPv6 here
+      const { server, port } = await listen({}, (s) => s.pipe(s), "::1");
+      expect(server.address()).toMatchObject({ family: "IPv6", address: "::1" });
+      const conn = nextConnection(server);
+      const c = await connect(port, "::1");
+      const s = await conn;
+      expect(s.remoteFamily).toBe("IPv6");
+      const got = collect(c);
+      c.end("six");
+      expect((await got).toString()).toBe("six");
+    });
+
+    it("setTimeout emits 'timeout' on an idle socket and leaves it open", async () => {
+      const { server, port } = await listen();
+      const conn = nextConnection(server);
+      const c = await connect(port);
+      const s = await conn;
+      s.setTimeout(20);
+      expect(s.timeout).toBe(20);
+      await once(s, "timeout");
+      expect(s.destroyed).toBe(false);
+      s.setTimeout(0);
+      expect(s.timeout).toBeUndefined();
+      s.end("ok");
+      expect((await collect(c)).toString()).toBe("ok");
+    });
+
+    it("setNoDelay and setKeepAlive apply to the socket", async () => {
+      const { server, port } = await listen({ noDelay: true, keepAlive: true, keepAliveInitialDelay: 5000 });
+      const conn = nextConnection(server);
+      const c = await connect(port);
+      const s = await conn;
+      expect(s.setNoDelay(false)).toBe(s);
+      expect(s.setKeepAlive(true, 2000)).toBe(s);
+      s.end();
+      c.resume();
+      await once(c, "end");
+    });
+
+    it("getConnections counts open sockets; maxConnections refuses beyond it", async () => {
+      const { server, port } = await listen();
+      server.maxConnections = 1;
+      const conn = nextConnection(server);
+      const c1 = await connect(port);
+      const s1 = await conn;
+      const dropped = once(server, "drop");
+      const c2 = await connect(port);
+      await dropped;
+      const c2ended = new Promise((r) => c2.on("close", r).on("error", () => {}).resume());
+      await c2ended;
+      const n = await new Promise<number>((resolve) => server.getConnections((_e, count) => resolve(count)));
+      expect(n).toBe(1);
+      s1.destroy();
+      c1.destroy();
+    });
+
+    it("pauseOnConnect: nothing is read until the socket is resumed", async () => {
+      const { server, port } = await listen({ pauseOnConnect: true });
+      const conn = nextConnection(server);
+      const c = await connect(port);
+      const s = await conn;
+      c.write("held");
+      await new Promise((r) => setTimeout(r, 20));
+      expect(s.bytesRead).toBe(0);
+      const got = collect(s);
+      c.end();
+      s.resume();
+      expect((await got).toString()).toBe("held");
+    });
+
+    it("10,000 connect/close cycles leak no fd", { timeout: 120_000 }, async () => {
+      await turns(5); // rings and fds of earlier tests' servers are gone
+      const before = openFdCount();
+      const { server, port } = await listen({}, (s) => {
+        s.resume();
+        s.on("error", () => {});
+      });
+      let left = 10_000;
+      const worker = async () => {
+        while (left-- > 0) {
+          const c = await connect(port);
+          c.destroy();
+          await once(c, "close");
+        }
+      };
+      await Promise.all(Array.from({ length: 16 }, worker));
+      sockets.length = 0;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      for (let i = 0; i < 20 && openFdCount() !== before; i++) await turns(1);
+      expect(openFdCount()).toBe(before);
+    });
+  });
+}
