@@ -3,6 +3,7 @@
 import { EPOLLIN, EPOLLOUT, EPOLLRDHUP, Epoll, type EpollBatch } from "../epoll.js";
 import * as sys from "../sys.js";
 import type { Backend, BackendEvents } from "./backend.js";
+import { Connections, type BaseConn } from "./connections.js";
 
 // Received bytes of one batch live in this arena until batchEnd() returns.
 const ARENA = 256 * 1024;
@@ -12,35 +13,23 @@ const READS_PER_BATCH = 4;
 /** connections accepted per batch at most */
 const ACCEPTS_PER_BATCH = 64;
 
-interface Send {
-  data: Uint8Array;
-  offset: number;
-  cb: (err: Error | null) => void;
-}
-
-interface Conn {
-  fd: number;
+interface Conn extends BaseConn {
   /** events the epoll watches now (0: not in the epoll) */
   mask: number;
   paused: boolean;
   eof: boolean;
-  sends: Send[];
   flushing: boolean;
-  shutdownPending: boolean;
 }
 
-export class EpollBackend implements Backend {
+export class EpollBackend extends Connections<Conn> implements Backend {
   readonly name = "epoll" as const;
   readonly #ep = new Epoll({ maxEvents: 1024 });
   readonly #events: BackendEvents;
-  readonly #conns: Array<Conn | undefined> = [];
-  readonly #free: number[] = [];
   #arena = Buffer.allocUnsafe(ARENA);
   #used = 0;
-  #listenFd = -1;
-  #destroying = false;
 
   constructor(events: BackendEvents) {
+    super();
     this.#events = events;
     this.#ep.start((b) => this.#onBatch(b));
   }
@@ -54,35 +43,33 @@ export class EpollBackend implements Backend {
         continue;
       }
       const id = token - 1;
-      const c = this.#conns[id];
+      const c = this.conns[id];
       if (c === undefined) continue;
       const ev = b.events[i]!;
       if ((ev & EPOLLOUT) !== 0 || (c.sends.length > 0 && (ev & ~EPOLLIN) !== 0)) this.#flushSends(id, c);
-      if (this.#conns[id] === c && !c.paused && !c.eof) this.#readSome(id, c);
+      if (this.conns[id] === c && !c.paused && !c.eof) this.#readSome(id, c);
     }
     this.#events.batchEnd();
   }
 
   #acceptSome(): void {
-    for (let n = 0; n < ACCEPTS_PER_BATCH && this.#listenFd >= 0; n++) {
+    for (let n = 0; n < ACCEPTS_PER_BATCH && this.listenFd >= 0; n++) {
       let fd: number | null;
       try {
-        fd = sys.accept(this.#listenFd);
+        fd = sys.accept(this.listenFd);
       } catch (err) {
         this.#events.acceptError(err as Error);
         return;
       }
       if (fd === null) return;
-      const id = this.#free.length > 0 ? this.#free.pop()! : this.#conns.length;
       const c: Conn = { fd, mask: 0, paused: false, eof: false, sends: [], flushing: false, shutdownPending: false };
-      this.#conns[id] = c;
+      const id = this.add(c);
       if (!this.#events.accept(id)) {
-        this.#conns[id] = undefined;
-        this.#free.push(id);
+        this.remove(id);
         sys.close(fd);
         continue;
       }
-      if (this.#conns[id] === c) this.#watch(id, c);
+      if (this.conns[id] === c) this.#watch(id, c);
     }
   }
 
@@ -108,13 +95,13 @@ export class EpollBackend implements Backend {
       }
       this.#used += r;
       this.#events.data(id, this.#arena.subarray(off, off + r));
-      if (this.#conns[id] !== c || c.paused) return;
+      if (this.conns[id] !== c || c.paused) return;
     }
   }
 
   /** Watch what the connection needs now; out of the epoll when nothing (EPOLLHUP would spin). */
   #watch(id: number, c: Conn): void {
-    if (this.#conns[id] !== c) return; // closed by a callback meanwhile
+    if (this.conns[id] !== c) return; // closed by a callback meanwhile
     const want = (c.paused || c.eof ? 0 : EPOLLIN | EPOLLRDHUP) | (c.sends.length > 0 ? EPOLLOUT : 0);
     if (want === c.mask) return;
     if (want === 0) this.#ep.remove(c.fd);
@@ -124,42 +111,32 @@ export class EpollBackend implements Backend {
   }
 
   startAccept(listenFd: number): void {
-    this.#listenFd = listenFd;
+    this.listenFd = listenFd;
     this.#ep.add(listenFd, EPOLLIN, 0);
   }
 
   stopAccept(): void {
-    if (this.#listenFd < 0) return;
-    this.#ep.remove(this.#listenFd);
-    sys.close(this.#listenFd);
-    this.#listenFd = -1;
-    this.#maybeDestroy();
-  }
-
-  #conn(id: number): Conn {
-    const c = this.#conns[id];
-    if (c === undefined) throw new RangeError(`no connection ${id}`);
-    return c;
-  }
-
-  fd(id: number): number {
-    return this.#conn(id).fd;
+    if (this.listenFd < 0) return;
+    this.#ep.remove(this.listenFd);
+    sys.close(this.listenFd);
+    this.listenFd = -1;
+    this.maybeDestroy();
   }
 
   pause(id: number): void {
-    const c = this.#conn(id);
+    const c = this.conn(id);
     c.paused = true;
     this.#watch(id, c);
   }
 
   resume(id: number): void {
-    const c = this.#conn(id);
+    const c = this.conn(id);
     c.paused = false;
     this.#watch(id, c);
   }
 
   send(id: number, data: Uint8Array, cb: (err: Error | null) => void): void {
-    const c = this.#conn(id);
+    const c = this.conn(id);
     c.sends.push({ data, offset: 0, cb });
     if (c.sends.length === 1) this.#flushSends(id, c);
   }
@@ -176,7 +153,7 @@ export class EpollBackend implements Backend {
       } catch (err) {
         const failed = c.sends.splice(0);
         for (const f of failed) f.cb(err as Error);
-        if (this.#conns[id] !== c) return;
+        if (this.conns[id] !== c) return;
         break;
       }
       if (n === null) break; // EPOLLOUT tells when there is room
@@ -184,47 +161,27 @@ export class EpollBackend implements Backend {
       if (s.offset === s.data.byteLength) {
         c.sends.shift();
         s.cb(null);
-        if (this.#conns[id] !== c) return;
+        if (this.conns[id] !== c) return;
       }
     }
     c.flushing = false;
-    if (c.sends.length === 0 && c.shutdownPending) this.#shutdownNow(c);
+    if (c.sends.length === 0 && c.shutdownPending) this.shutdownNow(c);
     this.#watch(id, c);
   }
 
-  shutdown(id: number): Error | null {
-    const c = this.#conn(id);
-    if (c.sends.length > 0) {
-      c.shutdownPending = true;
-      return null;
-    }
-    return this.#shutdownNow(c);
-  }
-
-  #shutdownNow(c: Conn): Error | null {
-    c.shutdownPending = false;
-    try {
-      sys.shutdown(c.fd, 1);
-      return null;
-    } catch (err) {
-      return err as Error;
-    }
+  protected busy(c: Conn): boolean {
+    return c.flushing;
   }
 
   close(id: number, cb: () => void): void {
-    const c = this.#conns[id];
+    const c = this.conns[id];
     if (c === undefined) return;
-    this.#conns[id] = undefined;
-    this.#free.push(id);
-    try {
-      if (c.mask !== 0) this.#ep.remove(c.fd);
-      sys.close(c.fd);
-    } catch {
-      // nothing to report: the connection is gone either way
-    }
+    this.remove(id);
+    if (c.mask !== 0) this.#ep.remove(c.fd);
+    this.closeFd(c.fd);
     c.sends.length = 0;
     process.nextTick(cb);
-    this.#maybeDestroy();
+    this.maybeDestroy();
   }
 
   setRef(ref: boolean): void {
@@ -233,14 +190,7 @@ export class EpollBackend implements Backend {
     else this.#ep.unref();
   }
 
-  destroy(): void {
-    this.#destroying = true;
-    this.#maybeDestroy();
-  }
-
-  #maybeDestroy(): void {
-    if (!this.#destroying || this.#listenFd >= 0 || this.#conns.length > this.#free.length) return;
-    this.#destroying = false;
+  protected release(): void {
     this.#ep.close();
   }
 }

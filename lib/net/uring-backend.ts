@@ -20,6 +20,7 @@ import {
   errno,
 } from "../uring-constants.js";
 import type { Backend, BackendEvents } from "./backend.js";
+import { Connections, type BaseConn } from "./connections.js";
 
 /** Match the request by opcode (sqe->len) as well as by fd (Linux 6.6). */
 const IORING_ASYNC_CANCEL_OP = 1 << 5;
@@ -38,14 +39,7 @@ export interface UringBackendOptions {
   bufferSize: number;
 }
 
-interface Send {
-  data: Uint8Array;
-  offset: number;
-  cb: (err: Error | null) => void;
-}
-
-interface Conn {
-  fd: number;
+interface Conn extends BaseConn {
   recvArmed: boolean;
   paused: boolean;
   eof: boolean;
@@ -53,8 +47,6 @@ interface Conn {
   /** cancel requests in flight that name this connection's id */
   cancels: number;
   sending: boolean;
-  sends: Send[];
-  shutdownPending: boolean;
   onClosed: (() => void) | null;
 }
 
@@ -68,22 +60,19 @@ export function uringUnsupported(): string | null {
   return missing.length > 0 ? `the kernel lacks IORING_OP_${missing.join(", IORING_OP_")}` : null;
 }
 
-export class UringBackend implements Backend {
+export class UringBackend extends Connections<Conn> implements Backend {
   readonly name = "io_uring" as const;
   readonly ring: IoUring;
   readonly #br: BufferRing;
   readonly #events: BackendEvents;
   readonly #sqes = new SqeBatch(256);
   #flushScheduled = false;
-  readonly #conns: Array<Conn | undefined> = [];
-  readonly #free: number[] = [];
-  #listenFd = -1;
   #accepting = false;
   #acceptArmed = false;
   #acceptRetry: NodeJS.Timeout | null = null;
-  #destroying = false;
 
   constructor(events: BackendEvents, options: UringBackendOptions) {
+    super();
     this.#events = events;
     this.ring = new IoUring({ entries: 512, cqEntries: 8192, singleIssuer: true, deferTaskrun: true, fallback: true });
     try {
@@ -151,12 +140,10 @@ export class UringBackend implements Backend {
   }
 
   #open(fd: number): void {
-    const id = this.#free.length > 0 ? this.#free.pop()! : this.#conns.length;
     const c: Conn = { fd, recvArmed: false, paused: false, eof: false, closing: false, cancels: 0, sending: false, sends: [], shutdownPending: false, onClosed: null };
-    this.#conns[id] = c;
+    const id = this.add(c);
     if (!this.#events.accept(id)) {
-      this.#conns[id] = undefined;
-      this.#free.push(id);
+      this.remove(id);
       sys.close(fd);
       return;
     }
@@ -164,7 +151,7 @@ export class UringBackend implements Backend {
   }
 
   #onRecv(id: number, r: number, f: number): void {
-    const c = this.#conns[id];
+    const c = this.conns[id];
     if (c === undefined) return;
     if ((f & IORING_CQE_F_MORE) === 0) c.recvArmed = false;
     if (r > 0) {
@@ -184,7 +171,7 @@ export class UringBackend implements Backend {
   }
 
   #onCancel(id: number): void {
-    const c = this.#conns[id];
+    const c = this.conns[id];
     if (c === undefined) return;
     c.cancels--;
     if (c.closing) this.#maybeClosed(id, c);
@@ -197,7 +184,7 @@ export class UringBackend implements Backend {
 
   #armAccept(): void {
     this.#acceptArmed = true;
-    this.#push(IORING_OP.ACCEPT, this.#listenFd, (LISTENER << 2) | ACCEPT, { opFlags: SOCK_NONBLOCK_CLOEXEC, ioprio: IORING_ACCEPT_MULTISHOT });
+    this.#push(IORING_OP.ACCEPT, this.listenFd, (LISTENER << 2) | ACCEPT, { opFlags: SOCK_NONBLOCK_CLOEXEC, ioprio: IORING_ACCEPT_MULTISHOT });
   }
 
   #cancel(id: number, fd: number, flags: number, len = 0): void {
@@ -205,7 +192,7 @@ export class UringBackend implements Backend {
   }
 
   startAccept(listenFd: number): void {
-    this.#listenFd = listenFd;
+    this.listenFd = listenFd;
     this.#accepting = true;
     this.#armAccept();
   }
@@ -216,29 +203,19 @@ export class UringBackend implements Backend {
     if (this.#acceptRetry !== null) clearTimeout(this.#acceptRetry);
     this.#acceptRetry = null;
     // The listening socket is closed once the accept request has ended (its last CQE).
-    if (this.#acceptArmed) this.#cancel(LISTENER, this.#listenFd, IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL);
+    if (this.#acceptArmed) this.#cancel(LISTENER, this.listenFd, IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL);
     else this.#closeListener();
   }
 
   #closeListener(): void {
-    if (this.#listenFd < 0) return;
-    sys.close(this.#listenFd);
-    this.#listenFd = -1;
-    this.#maybeDestroy();
-  }
-
-  #conn(id: number): Conn {
-    const c = this.#conns[id];
-    if (c === undefined) throw new RangeError(`no connection ${id}`);
-    return c;
-  }
-
-  fd(id: number): number {
-    return this.#conn(id).fd;
+    if (this.listenFd < 0) return;
+    sys.close(this.listenFd);
+    this.listenFd = -1;
+    this.maybeDestroy();
   }
 
   pause(id: number): void {
-    const c = this.#conn(id);
+    const c = this.conn(id);
     if (c.paused) return;
     c.paused = true;
     if (c.recvArmed && !c.closing) {
@@ -248,7 +225,7 @@ export class UringBackend implements Backend {
   }
 
   resume(id: number): void {
-    const c = this.#conn(id);
+    const c = this.conn(id);
     if (!c.paused) return;
     c.paused = false;
     // A receive still being cancelled re-arms when its last CQE arrives.
@@ -256,7 +233,7 @@ export class UringBackend implements Backend {
   }
 
   send(id: number, data: Uint8Array, cb: (err: Error | null) => void): void {
-    const c = this.#conn(id);
+    const c = this.conn(id);
     c.sends.push({ data, offset: 0, cb });
     if (!c.sending) this.#sendNext(id, c);
   }
@@ -266,7 +243,7 @@ export class UringBackend implements Backend {
     if (s === undefined || c.closing) {
       c.sending = false;
       if (c.closing) this.#maybeClosed(id, c);
-      else if (c.shutdownPending) this.#shutdownNow(c);
+      else if (c.shutdownPending) this.shutdownNow(c);
       return;
     }
     c.sending = true;
@@ -292,27 +269,12 @@ export class UringBackend implements Backend {
     );
   }
 
-  shutdown(id: number): Error | null {
-    const c = this.#conn(id);
-    if (c.sending || c.sends.length > 0) {
-      c.shutdownPending = true;
-      return null;
-    }
-    return this.#shutdownNow(c);
-  }
-
-  #shutdownNow(c: Conn): Error | null {
-    c.shutdownPending = false;
-    try {
-      sys.shutdown(c.fd, 1);
-      return null;
-    } catch (err) {
-      return err as Error;
-    }
+  protected busy(c: Conn): boolean {
+    return c.sending;
   }
 
   close(id: number, cb: () => void): void {
-    const c = this.#conn(id);
+    const c = this.conn(id);
     if (c.closing) return;
     c.closing = true;
     c.onClosed = cb;
@@ -325,18 +287,13 @@ export class UringBackend implements Backend {
 
   /** The fd closes, and the id is reused, only once no request that names them is in flight. */
   #maybeClosed(id: number, c: Conn): void {
-    if (c.recvArmed || c.sending || c.cancels > 0 || this.#conns[id] !== c) return;
-    this.#conns[id] = undefined;
-    this.#free.push(id);
-    try {
-      sys.close(c.fd);
-    } catch {
-      // nothing to report: the connection is gone either way
-    }
+    if (c.recvArmed || c.sending || c.cancels > 0 || this.conns[id] !== c) return;
+    this.remove(id);
+    this.closeFd(c.fd);
     const cb = c.onClosed;
     c.onClosed = null;
     if (cb !== null) process.nextTick(cb);
-    this.#maybeDestroy();
+    this.maybeDestroy();
   }
 
   setRef(ref: boolean): void {
@@ -345,16 +302,8 @@ export class UringBackend implements Backend {
     else this.ring.unref();
   }
 
-  destroy(): void {
-    this.#destroying = true;
-    this.#maybeDestroy();
-  }
-
-  /** The ring closes after the listener and every connection (close() drains the ring anyway). */
-  #maybeDestroy(): void {
-    if (!this.#destroying || this.#listenFd >= 0 || this.#conns.length > this.#free.length) return;
-    this.#destroying = false;
-    // Not from inside the ring's own completion callback.
+  protected release(): void {
+    // Not from inside the ring's own completion callback (close() drains the ring anyway).
     setImmediate(() => this.ring.close());
   }
 }
