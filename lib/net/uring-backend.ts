@@ -7,7 +7,8 @@ import type { BufferRing } from "../buffer-ring.js";
 import { errnoError } from "../errors.js";
 import { native } from "../native.js";
 import * as sys from "../sys.js";
-import { IoUring, SqeBatch, type CqeBatch } from "../uring.js";
+import { IoUring } from "../uring/io-uring.js";
+import { SqeBatch, type CqeBatch } from "../uring-batch.js";
 import {
   IORING_ACCEPT_MULTISHOT,
   IORING_ASYNC_CANCEL_ALL,
