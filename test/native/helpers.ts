@@ -1,5 +1,8 @@
 // Shared test helpers: real fds, closed after each test.
+import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { sys } from "ringpoll";
 
 export class Fds {
@@ -41,4 +44,19 @@ export const one = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
 /** Resolves after the event loop has had a chance to run `turns` times. */
 export async function turns(n = 3): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
+}
+
+/**
+ * Builds test/native/fixtures/seccomp-deny-uring.c into `dir`: a launcher whose seccomp filter makes
+ * io_uring_setup fail with a chosen errno. Null when there is no C compiler.
+ */
+export function seccompDenyUring(dir: string): string | null {
+  const out = join(dir, "seccomp-deny-uring");
+  const src = fileURLToPath(new URL("./fixtures/seccomp-deny-uring.c", import.meta.url));
+  try {
+    execFileSync("cc", ["-Wall", "-Wextra", "-Werror", "-o", out, src], { stdio: "ignore" });
+    return out;
+  } catch {
+    return null;
+  }
 }

@@ -1,11 +1,16 @@
 // ringpoll/net: one suite, run on each backend. Real sockets on loopback, node:net as the client.
 import { createHash, randomBytes } from "node:crypto";
+import { execFileSync } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import net from "node:net";
 import { IoUring } from "ringpoll";
 import { createServer, type Server, type ServerOptions, type Socket } from "ringpoll/net";
-import { afterEach, describe, expect, it } from "vitest";
-import { openFdCount, turns } from "./helpers.js";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { openFdCount, seccompDenyUring, turns } from "./helpers.js";
 
 function uringSkipReason(): string | null {
   try {
@@ -416,3 +421,36 @@ for (const backend of ["io_uring", "epoll"] as const) {
     });
   });
 }
+
+describe("backend: 'auto'", () => {
+  const dir = mkdtempSync(join(tmpdir(), "ringpoll-net-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const helper = seccompDenyUring(dir);
+  // A child serves one echo on 'auto' and prints which backend ran and why.
+  const script =
+    'import net from "node:net"; import { createServer } from "ringpoll/net";' +
+    "const server = createServer((s) => s.pipe(s));" +
+    'server.listen(0, "127.0.0.1", () => { const c = net.connect(server.address().port, "127.0.0.1"); let got = "";' +
+    'c.on("data", (d) => (got += d)); c.on("end", () => { console.log(JSON.stringify({ backend: server.backend, got })); server.close(); }); c.end("echo"); });';
+  const root = fileURLToPath(new URL("../..", import.meta.url));
+  const run = (argv: string[]) => JSON.parse(execFileSync(argv[0]!, argv.slice(1), { cwd: root, encoding: "utf8" })) as { backend: { name: string; reason: string }; got: string };
+
+  it.skipIf(uringSkip !== null)(`runs io_uring where the kernel allows it${uringSkip ? ` (skipped: ${uringSkip})` : ""}`, () => {
+    expect(run([process.execPath, "--input-type=module", "-e", script])).toEqual({ backend: { name: "io_uring", reason: "auto: io_uring available" }, got: "echo" });
+  });
+
+  it.skipIf(helper === null)(`falls back to epoll under a seccomp filter that refuses io_uring_setup, and says why${helper ? "" : " (skipped: no C compiler)"}`, () => {
+    for (const errno of [1, 38]) {
+      const r = run([helper!, String(errno), process.execPath, "--input-type=module", "-e", script]);
+      expect(r.got).toBe("echo");
+      expect(r.backend.name).toBe("epoll");
+      expect(r.backend.reason).toMatch(errno === 1 ? /^auto: io_uring_setup EPERM: .*seccomp/ : /^auto: io_uring_setup ENOSYS/);
+    }
+  });
+
+  it.skipIf(helper === null)(`backend: 'io_uring' under that filter is an error, not a fallback${helper ? "" : " (skipped: no C compiler)"}`, () => {
+    const s = 'import { createServer } from "ringpoll/net"; const server = createServer({ backend: "io_uring" }); server.on("error", (e) => console.log(JSON.stringify({ code: e.code }))); server.listen(0);';
+    const out = execFileSync(helper!, ["1", process.execPath, "--input-type=module", "-e", s], { cwd: root, encoding: "utf8" });
+    expect(JSON.parse(out)).toEqual({ code: "EPERM" });
+  });
+});
