@@ -25,7 +25,7 @@ export class EpollBackend extends Connections<Conn> implements Backend {
   readonly name = "epoll" as const;
   readonly #ep = new Epoll({ maxEvents: 1024 });
   readonly #events: BackendEvents;
-  #arena = Buffer.allocUnsafe(ARENA);
+  readonly #arena = Buffer.allocUnsafeSlow(ARENA);
   #used = 0;
 
   constructor(events: BackendEvents) {
@@ -137,6 +137,8 @@ export class EpollBackend extends Connections<Conn> implements Backend {
 
   send(id: number, data: Uint8Array, cb: (err: Error | null) => void): void {
     const c = this.conn(id);
+    // A view of the arena is overwritten by the next batch: a send that waits needs a copy.
+    if (data.buffer === this.#arena.buffer) data = Buffer.from(data);
     c.sends.push({ data, offset: 0, cb });
     if (c.sends.length === 1) this.#flushSends(id, c);
   }

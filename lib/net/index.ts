@@ -11,5 +11,6 @@ export function createServer(a?: ServerOptions | ((socket: Socket) => void), b?:
 
 export { Server, type ServerOptions };
 export { Socket } from "./socket.js";
+export { DataBatch, type BatchHandler } from "./batch.js";
 export type { BackendInfo, BackendChoice } from "./choose-backend.js";
 export type { BackendName } from "./backend.js";

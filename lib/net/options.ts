@@ -1,6 +1,7 @@
 // createServer() options and listen() arguments, validated with lib/'s one message shape.
 import { invalidArgType, invalidArgValue } from "../errors.js";
 import * as validate from "../validate.js";
+import { batchHandler, type BatchHandler } from "./batch.js";
 import type { BackendChoice } from "./choose-backend.js";
 import type { ListenSpec } from "./listen.js";
 
@@ -21,6 +22,8 @@ export interface ServerOptions {
   backend?: BackendChoice;
   /** io_uring: the provided buffers receives select from (count a power of two). Default 256 × 16 KiB. */
   recvBuffers?: { count?: number; size?: number };
+  /** Batch mode: no sockets; this handler gets each batch's bytes, and sends go through server.send(). */
+  batch?: BatchHandler;
 }
 
 export interface ResolvedOptions {
@@ -33,9 +36,10 @@ export interface ResolvedOptions {
   backend: BackendChoice;
   bufferCount: number;
   bufferSize: number;
+  batch: BatchHandler | null;
 }
 
-const KEYS = ["allowHalfOpen", "pauseOnConnect", "noDelay", "keepAlive", "keepAliveInitialDelay", "highWaterMark", "backend", "recvBuffers"];
+const KEYS = ["allowHalfOpen", "pauseOnConnect", "noDelay", "keepAlive", "keepAliveInitialDelay", "highWaterMark", "backend", "recvBuffers", "batch"];
 
 export function serverOptions(options: ServerOptions): ResolvedOptions {
   validate.object("options", options);
@@ -59,6 +63,7 @@ export function serverOptions(options: ServerOptions): ResolvedOptions {
     backend,
     bufferCount,
     bufferSize: validate.integer("options.recvBuffers.size", rb.size ?? 16384, 64, 1 << 20),
+    batch: options.batch === undefined ? null : batchHandler(options.batch),
   };
 }
 

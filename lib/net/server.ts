@@ -3,10 +3,14 @@ import { EventEmitter } from "node:events";
 import * as sys from "../sys.js";
 import * as validate from "../validate.js";
 import type { Backend, BackendEvents } from "./backend.js";
+import { DataBatch, type BatchHandler } from "./batch.js";
 import { createBackend, type BackendInfo } from "./choose-backend.js";
+import { invalidArgType, invalidArgValue } from "../errors.js";
 import { listenSocket } from "./listen.js";
 import { listenArgs, serverOptions, type ResolvedOptions, type ServerOptions } from "./options.js";
 import { Socket, type SocketHost } from "./socket.js";
+
+const EMPTY = new Uint8Array(0);
 
 function notRunning(): Error {
   return Object.assign(new Error("Server is not running."), { code: "ERR_SERVER_NOT_RUNNING" });
@@ -23,12 +27,20 @@ export class Server extends EventEmitter implements BackendEvents {
   #address: sys.SocketAddress | null = null;
   #starting = false;
   #refed = true;
+  // batch mode (options.batch)
+  readonly #batch: BatchHandler | null;
+  readonly #received = new DataBatch();
+  /** connections open in batch mode (not closing) */
+  readonly #open: boolean[] = [];
+  readonly #ended: number[] = [];
+  readonly #failed: Array<[number, Error]> = [];
   /** Refuse connections beyond this many (net's maxConnections); Infinity by default. */
   maxConnections = Number.POSITIVE_INFINITY;
 
   constructor(options: ServerOptions = {}, connectionListener?: (socket: Socket) => void) {
     super();
     this.#options = serverOptions(options);
+    this.#batch = this.#options.batch;
     if (connectionListener !== undefined) this.on("connection", validate.func("connectionListener", connectionListener));
   }
 
@@ -131,6 +143,7 @@ export class Server extends EventEmitter implements BackendEvents {
     if (this.#backend === null) return;
     let ref = this.#refed && this.#listenFd >= 0;
     for (let i = 0; !ref && i < this.#sockets.length; i++) ref = this.#sockets[i]?.refed === true;
+    if (this.#batch !== null && this.#connections > 0) ref = true;
     this.#backend.setRef(ref);
   }
 
@@ -147,6 +160,12 @@ export class Server extends EventEmitter implements BackendEvents {
       this.emit("drop", { localAddress: this.#address?.address, localPort: this.#address?.port });
       return false;
     }
+    if (this.#batch !== null) {
+      this.#open[id] = true;
+      this.#connections++;
+      this.#batch.open?.(id);
+      return true;
+    }
     const o = this.#options;
     const socket = new Socket(this.#host!, id, { allowHalfOpen: o.allowHalfOpen, readableHighWaterMark: o.highWaterMark, writableHighWaterMark: o.highWaterMark });
     this.#sockets[id] = socket;
@@ -160,21 +179,95 @@ export class Server extends EventEmitter implements BackendEvents {
 
   /** @internal */
   data(id: number, data: Buffer): void {
-    this.#sockets[id]?.onData(data);
+    if (this.#batch !== null) this.#received.add(id, data);
+    else this.#sockets[id]?.onData(data);
   }
 
-  /** @internal */
+  /** @internal the peer ended (in batch mode, or a Duplex socket `id`) */
   end(id: number): void {
-    this.#sockets[id]?.onEnd();
+    if (this.#batch !== null) this.#ended.push(id);
+    else this.#sockets[id]?.onEnd();
   }
 
   /** @internal */
   error(id: number, err: Error): void {
-    this.#sockets[id]?.onError(err);
+    if (this.#batch !== null) this.#failed.push([id, err]);
+    else this.#sockets[id]?.onError(err);
   }
 
-  /** @internal */
-  batchEnd(): void {}
+  /** @internal batch mode: the batch's bytes first, then the ends and failures that followed them */
+  batchEnd(): void {
+    const h = this.#batch;
+    if (h === null) return;
+    if (this.#received.length > 0) {
+      try {
+        h.data(this.#received);
+      } finally {
+        this.#received.clear();
+      }
+    }
+    for (const id of this.#ended.splice(0)) {
+      if (!this.#open[id]) continue;
+      if (h.end !== undefined) h.end(id);
+      else this.endConnection(id);
+    }
+    for (const [id, err] of this.#failed.splice(0)) this.#closeConnection(id, err);
+  }
+
+  #backendFor(conn: number): Backend {
+    if (this.#batch === null) throw Object.assign(new Error("send/endConnection/destroyConnection need options.batch (sockets have their own)"), { code: "ERR_RINGPOLL_INVALID_STATE" });
+    if (typeof conn !== "number") throw invalidArgType("conn", "connection id", conn);
+    if (!this.#open[conn] || this.#backend === null) throw invalidArgValue("conn", "an open connection", conn);
+    return this.#backend;
+  }
+
+  /**
+   * Batch mode: queue `data` on connection `conn` (in order; one kernel submit per loop iteration).
+   * `cb` runs once the kernel has taken every byte. Views of a DataBatch may be sent as they are.
+   */
+  send(conn: number, data: Uint8Array, cb?: (err: Error | null) => void): void {
+    const backend = this.#backendFor(conn);
+    if (!(data instanceof Uint8Array)) throw invalidArgType("data", "Buffer or Uint8Array", data);
+    if (cb !== undefined) validate.func("cb", cb);
+    backend.send(conn, data, (err) => {
+      if (err !== null) this.#closeConnection(conn, err);
+      cb?.(err);
+    });
+  }
+
+  /** Batch mode: send what is queued, shut the write side down, then close the connection. */
+  endConnection(conn: number): void {
+    const backend = this.#backendFor(conn);
+    backend.send(conn, EMPTY, (err) => {
+      if (err === null && this.#open[conn]) backend.shutdown(conn);
+      this.#closeConnection(conn, err);
+    });
+  }
+
+  /** Batch mode: close at once (what is queued is dropped). */
+  destroyConnection(conn: number): void {
+    this.#backendFor(conn);
+    this.#closeConnection(conn, null);
+  }
+
+  /** Batch mode: stop receiving on `conn` until resumeConnection(). */
+  pauseConnection(conn: number): void {
+    this.#backendFor(conn).pause(conn);
+  }
+
+  resumeConnection(conn: number): void {
+    this.#backendFor(conn).resume(conn);
+  }
+
+  #closeConnection(id: number, err: Error | null): void {
+    if (!this.#open[id] || this.#backend === null) return;
+    this.#open[id] = false;
+    this.#backend.close(id, () => {
+      this.#connections--;
+      this.#batch?.close?.(id, err);
+      this.#closeIfDrained();
+    });
+  }
 
   /** @internal */
   acceptError(err: Error): void {

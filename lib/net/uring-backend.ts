@@ -235,6 +235,8 @@ export class UringBackend extends Connections<Conn> implements Backend {
 
   send(id: number, data: Uint8Array, cb: (err: Error | null) => void): void {
     const c = this.conn(id);
+    // A view of the buffer ring goes back to the kernel after the batch: send a copy.
+    if (data.buffer === this.#br.buffer.buffer) data = Buffer.from(data);
     c.sends.push({ data, offset: 0, cb });
     if (!c.sending) this.#sendNext(id, c);
   }

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import net from "node:net";
 import { IoUring } from "ringpoll";
-import { createServer, type Server, type ServerOptions, type Socket } from "ringpoll/net";
+import { createServer, type DataBatch, type Server, type ServerOptions, type Socket } from "ringpoll/net";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { openFdCount, seccompDenyUring, turns } from "./helpers.js";
 
@@ -50,6 +50,16 @@ function collect(stream: NodeJS.ReadableStream): Promise<Buffer> {
 /** Resolves on 'close' (events.once would reject on the 'error' before it). */
 const closeOf = (s: Socket) => new Promise<void>((resolve) => s.once("close", () => resolve()));
 
+/** Writes `data` in chunks of random sizes (1 B to 100 kB), honouring backpressure, then ends. */
+async function writeInRandomChunks(c: net.Socket, data: Buffer): Promise<void> {
+  for (let off = 0; off < data.length; ) {
+    const n = Math.min(data.length - off, 1 + Math.floor(Math.random() * 100_000));
+    if (!c.write(data.subarray(off, off + n))) await once(c, "drain");
+    off += n;
+  }
+  c.end();
+}
+
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 for (const backend of ["io_uring", "epoll"] as const) {
@@ -76,12 +86,7 @@ for (const backend of ["io_uring", "epoll"] as const) {
       const c = await connect(port);
       const data = randomBytes(10 * 1024 * 1024);
       const received = collect(c);
-      for (let off = 0; off < data.length; ) {
-        const n = Math.min(data.length - off, 1 + Math.floor(Math.random() * 100_000));
-        if (!c.write(data.subarray(off, off + n))) await once(c, "drain");
-        off += n;
-      }
-      c.end();
+      await writeInRandomChunks(c, data);
       const got = await received;
       expect(got.length).toBe(data.length);
       expect(sha(got)).toBe(sha(data));
@@ -396,6 +401,50 @@ for (const backend of ["io_uring", "epoll"] as const) {
       c.end();
       s.resume();
       expect((await got).toString()).toBe("held");
+    });
+
+    it("batch handler: echoes 10 MiB byte for byte from many connections, sending the batch's views as they are", async () => {
+      const opened: number[] = [];
+      const closed: Array<[number, Error | null]> = [];
+      let batches = 0;
+      const { server, port } = await listen({
+        batch: {
+          open: (conn) => opened.push(conn),
+          data(batch: DataBatch) {
+            batches++;
+            for (let i = 0; i < batch.length; i++) server.send(batch.conn[i]!, batch.data[i]!);
+          },
+          close: (conn, err) => closed.push([conn, err]),
+        },
+      });
+      const echo = async (size: number) => {
+        const c = await connect(port);
+        const data = randomBytes(size);
+        const received = collect(c);
+        await writeInRandomChunks(c, data);
+        expect(sha(await received)).toBe(sha(data));
+      };
+      await Promise.all([echo(10 * 1024 * 1024), echo(1024 * 1024), echo(1), echo(64 * 1024)]);
+      for (let i = 0; i < 50 && closed.length < 4; i++) await turns(1);
+      expect(opened.length).toBe(4);
+      expect(closed.map(([conn]) => conn).sort()).toEqual(opened.slice().sort());
+      expect(closed.every(([, err]) => err === null)).toBe(true);
+      expect(batches).toBeGreaterThan(0);
+    });
+
+    it("batch handler: a reset closes the connection with the error; per-connection calls outside batch mode are refused", async () => {
+      const closed: Array<[number, Error | null]> = [];
+      const { server, port } = await listen({ batch: { data() {}, close: (conn, err) => closed.push([conn, err]) } });
+      const c = await connect(port);
+      c.write("x", () => c.resetAndDestroy());
+      for (let i = 0; i < 100 && closed.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
+      expect(closed).toHaveLength(1);
+      expect(closed[0]![1]).toMatchObject({ code: "ECONNRESET" });
+      expect(() => server.send(closed[0]![0], Buffer.from("late"))).toThrow(/an open connection/);
+      const plain = createServer({ backend });
+      expect(() => plain.send(0, Buffer.alloc(1))).toThrow(/need options.batch/);
+      expect(() => createServer({ batch: {} as never })).toThrow(/Expected function for options.batch.data/);
+      expect(() => createServer({ batch: { data() {}, onData() {} } as never })).toThrow(/options.batch.onData/);
     });
 
     it("10,000 connect/close cycles leak no fd", { timeout: 120_000 }, async () => {
