@@ -101,8 +101,8 @@ export class IoUring implements Disposable {
   /**
    * Coalescing, for receivers that prefer fewer, fuller wake-ups: a wake-up that finds fewer than
    * `minBatch` completions waits up to `maxWaitUs` for more before calling JS (one io_uring_enter
-   * with a timeout; the Node thread sleeps meanwhile). Each completion is held at most maxWaitUs
-   * longer than without; `null` turns it off (the default: no wait, lowest latency).
+   * with a timeout; the Node thread sleeps meanwhile). The wait ends after maxWaitUs at the latest
+   * (the thread may then wait for its CPU); `null` turns it off (the default: no wait).
    */
   coalesce(options: CoalesceOptions | null): this {
     const ring = this.#req.open();
