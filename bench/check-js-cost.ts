@@ -2,6 +2,7 @@
 // in one run, the JS receivers' CPU cost per packet against the native loops beside them and
 // against node:dgram, with the per-wake counters that explain what remains of the gap.
 import { engine, type NativeWindow } from "./engine.js";
+import { coalesceLatencyUs, type LatencyFigures } from "./pps/js-latency.js";
 import { JS_URING_COALESCE } from "./pps/js-uring.js";
 import { baseOptions, runJsReceiverWindow, type JsWindow, type PpsParams } from "./pps/run.js";
 import { median, cv } from "./stats/describe.js";
@@ -45,9 +46,20 @@ export async function runJsCostGoals(p: PpsParams, rates: number[], runs: number
       const ws = windows.get(k(r))!;
       const kpps = median(ws.map((w) => w.count / w.seconds)) / 1e3;
       const wakes = "wakes" in ws[0]! ? perWakeLine(ws as JsWindow[]) : "";
-      console.log(`    ${r.padEnd(9)} ${med(k(r)).toFixed(0).padStart(5)} ns/pkt (${spread(k(r))})  ${kpps.toFixed(1)} kpps${wakes}`);
+      console.log(`    ${r.padEnd(17)} ${med(k(r)).toFixed(0).padStart(5)} ns/pkt (${spread(k(r))})  ${kpps.toFixed(1)} kpps${wakes}`);
     }
   }
+  await printCoalesceLatency();
+}
+
+/** What coalescing adds to latency: send-to-callback of single datagrams, without and with it. */
+export async function printCoalesceLatency(): Promise<void> {
+  const fmt = (f: LatencyFigures): string => `p50 ${f.p50.toFixed(0)}, p90 ${f.p90.toFixed(0)}, p99 ${f.p99.toFixed(0)}, max ${f.max.toFixed(0)} µs`;
+  const off = await coalesceLatencyUs(null);
+  const on = await coalesceLatencyUs(JS_URING_COALESCE);
+  console.log(`  added latency, one datagram at a time (send to JS callback, 300 each; a lone datagram waits the whole maxWaitUs):`);
+  console.log(`    coalescing off: ${fmt(off)}`);
+  console.log(`    coalescing on:  ${fmt(on)}`);
 }
 
 /** Medians of the per-wake counters: what one JS call carries and costs in kernel entries. */
