@@ -275,8 +275,9 @@ export class Server extends EventEmitter implements BackendEvents {
   }
 
   #socketClosed(socket: Socket, id: number): void {
-    if (this.#sockets[id] !== socket) return;
-    this.#sockets[id] = undefined;
+    // The backend may have given the id to a new connection already (it frees the id before the
+    // socket's close callback runs): the closed socket still counts.
+    if (this.#sockets[id] === socket) this.#sockets[id] = undefined;
     this.#connections--;
     if (!socket.refed) this.#updateRef();
     this.#closeIfDrained();

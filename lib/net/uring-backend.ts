@@ -203,7 +203,13 @@ export class UringBackend extends Connections<Conn> implements Backend {
     this.#accepting = false;
     if (this.#acceptRetry !== null) clearTimeout(this.#acceptRetry);
     this.#acceptRetry = null;
-    // The listening socket is closed once the accept request has ended (its last CQE).
+    // shutdown() stops a listening socket at once (new SYNs are refused, the armed accept ends), as
+    // net's close() frees the port; the fd itself is closed once the accept request has ended.
+    try {
+      sys.shutdown(this.listenFd, 2);
+    } catch {
+      // not listening any more: nothing to stop
+    }
     if (this.#acceptArmed) this.#cancel(LISTENER, this.listenFd, IORING_ASYNC_CANCEL_FD | IORING_ASYNC_CANCEL_ALL);
     else this.#closeListener();
   }
