@@ -4,7 +4,8 @@ import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import type { Server } from "node:http";
 import net from "node:net";
-import { attach, socketOptions } from "ringpoll/http";
+import { probe } from "ringpoll";
+import { attach, serve, socketOptions } from "ringpoll/http";
 
 export const HOST = "127.0.0.1";
 
@@ -36,6 +37,27 @@ export const attachNodeNet: Transport = {
   skip: null,
   start(server) {
     attach(server, net.createServer(socketOptions(server)), { port: 0, host: HOST });
+    return listening(server);
+  },
+};
+
+const io = probe().ioUring;
+
+/** node:http on ringpoll/net through serve(), one backend each. */
+export const ringpollIoUring: Transport = {
+  name: "serve() io_uring",
+  skip: io.available ? null : `io_uring unavailable here: ${io.reason}`,
+  start(server) {
+    serve(server, { port: 0, host: HOST, backend: "io_uring" });
+    return listening(server);
+  },
+};
+
+export const ringpollEpoll: Transport = {
+  name: "serve() epoll",
+  skip: null,
+  start(server) {
+    serve(server, { port: 0, host: HOST, backend: "epoll" });
     return listening(server);
   },
 };

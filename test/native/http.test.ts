@@ -7,9 +7,9 @@ import https from "node:https";
 import net from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { openFdCount } from "./helpers.js";
-import { HOST, RawClient, attachNodeNet, exchange, nodeListen, pattern, request, tls, until, type Transport } from "./http-helpers.js";
+import { HOST, RawClient, attachNodeNet, exchange, nodeListen, pattern, request, ringpollEpoll, ringpollIoUring, tls, until, type Transport } from "./http-helpers.js";
 
-const transports: Transport[] = [nodeListen, attachNodeNet];
+const transports: Transport[] = [nodeListen, attachNodeNet, ringpollIoUring, ringpollEpoll];
 
 const HELLO = "Hello, World!";
 const CHUNKS = [1, 100, 16384, 70000, 3];
