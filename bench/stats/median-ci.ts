@@ -10,24 +10,23 @@ export interface MedianCi {
   coverage: number;
 }
 
-/** P(B(n, ½) <= k) */
-function binomialHalfCdf(n: number, k: number): number {
-  let term = 0.5 ** n;
-  let sum = term;
-  for (let i = 1; i <= k; i++) {
-    term = (term * (n - i + 1)) / i;
-    sum += term;
-  }
-  return sum;
-}
-
 export function medianCi(values: readonly number[], level = 0.95): MedianCi {
   if (values.length === 0) throw new RangeError("Expected at least one value for a median");
   const xs = [...values].sort((a, b) => a - b);
   const n = xs.length;
+  // P(B(n, ½) = i) built up term by term on the log scale (0.5ⁿ underflows past n = 1074), so one
+  // pass finds k: O(n), not O(n²) — a soak file has hundreds of thousands of runs
+  let logTerm = n * Math.log(0.5);
+  let cdf = Math.exp(logTerm); // P(B ≤ k − 1)
   let k = 1;
   // widen inward while the next-narrower interval still covers the level
-  while (k + 1 <= n - k && 1 - 2 * binomialHalfCdf(n, k) >= level) k++;
-  const coverage = n === 1 ? 0 : 1 - 2 * binomialHalfCdf(n, k - 1);
+  while (k + 1 <= n - k) {
+    logTerm += Math.log((n - k + 1) / k);
+    const next = cdf + Math.exp(logTerm); // P(B ≤ k)
+    if (1 - 2 * next < level) break;
+    cdf = next;
+    k++;
+  }
+  const coverage = n === 1 ? 0 : 1 - 2 * cdf;
   return { median: median(xs), lo: xs[k - 1], hi: xs[n - k], coverage };
 }

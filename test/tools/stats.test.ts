@@ -142,6 +142,17 @@ describe("median CI (order statistics)", () => {
     expect([ci.lo, ci.hi]).toEqual([lo, hi]);
     expect(ci.coverage).toBeCloseTo(coverage, 9);
   });
+
+  it("stays an interval for a soak's 300,000 runs (0.5ⁿ underflows past n = 1074)", () => {
+    const n = 300_000;
+    const ci = medianCi(xs(n));
+    // normal approximation: k ≈ n/2 − 1.96·√n/2
+    const k = Math.floor(n / 2 - (1.96 * Math.sqrt(n)) / 2);
+    expect(Math.abs(ci.lo - (k + 1))).toBeLessThanOrEqual(2);
+    expect(ci.hi - ci.median).toBeCloseTo(ci.median - ci.lo, -1);
+    expect(ci.coverage).toBeGreaterThanOrEqual(0.95);
+    expect(ci.coverage).toBeLessThan(0.952);
+  });
 });
 
 describe("verdicts on seeded data with known effects", () => {
