@@ -1,5 +1,5 @@
 import { native } from "./native.js";
-import { invalidArgValue } from "./errors.js";
+import { errnoError, invalidArgValue } from "./errors.js";
 import * as validate from "./validate.js";
 
 /** A zero-filled Buffer whose memory starts at a multiple of `alignment` (for O_DIRECT I/O). */
@@ -7,5 +7,7 @@ export function alignedBuffer(size: number, alignment = 4096): Buffer {
   validate.integer("size", size, 0, 2 ** 31 - 1, "non-negative integer");
   validate.integer("alignment", alignment, 1, 1 << 30, "power of two");
   if ((alignment & (alignment - 1)) !== 0 || alignment < 8) throw invalidArgValue("alignment", "power of two >= 8", alignment);
-  return Buffer.from(native.memory.alignedBuffer(size, alignment), 0, size);
+  const memory = native.memory.alignedBuffer(size, alignment);
+  if (typeof memory === "number") throw errnoError(-memory, "posix_memalign");
+  return Buffer.from(memory, 0, size);
 }

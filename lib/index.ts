@@ -31,6 +31,7 @@ export { IoUring, type IoUringStats, type CoalesceOptions } from "./uring/io-uri
 export { type IoUringOptions, type IoUringSetup } from "./uring/setup.js";
 export { type OpOptions, type RwOptions, type Fd, type FixedFile } from "./uring/args.js";
 export { SqeBatch, CqeBatch, type SqeFields } from "./uring-batch.js";
+export { BATCH_OPCODES, BATCH_SQE_FLAGS } from "./uring/batch-rules.js";
 export { BufferRing, type BufferRingOptions } from "./buffer-ring.js";
 export { MultishotIterator, type Lease, type Message } from "./uring-multishot.js";
 export { alignedBuffer } from "./aligned.js";

@@ -63,9 +63,10 @@ export interface NativeBufferRing {
   available(): number;
 }
 
+// Native methods return -errno on failure (lib/ turns it into a SystemError); constructors throw one.
 export interface NativeRing {
   /** [flags, features, sqEntries, cqEntries] */
-  params(): [number, number, number, number];
+  params(): [number, number, number, number] | number;
   prep(
     opcode: number,
     fd: number,
@@ -81,13 +82,16 @@ export interface NativeRing {
     extraKind: number,
     a?: number,
     b?: string,
+    /** >= 0: link an IORING_OP_LINK_TIMEOUT of this many ms (tagged linkTimeoutTag) */
+    linkTimeoutMs?: number,
+    linkTimeoutTag?: number,
   ): number;
   /** table: SqeBatch's columns in one buffer (lib/uring-batch.ts) */
   prepBatch(count: number, capacity: number, table: Uint8Array): number;
   submit(): number;
   reap(): number;
   takeAddress(tag: number): [number, string] | null;
-  start(onCompletions: (n: number) => void): void;
+  start(onCompletions: (n: number) => void): number;
   setRef(ref: boolean): void;
   registerBuffers(buffers: Uint8Array[]): number;
   unregisterBuffers(): number;
@@ -100,24 +104,40 @@ export interface NativeRing {
   counters(out: Float64Array): void;
   /** 0 or -errno; minBatch <= 1: off */
   setCoalesce(minBatch: number, maxWaitUs: number): number;
-  close(): void;
+  /** Cancels everything in flight and returns at once; onClosed runs once every CQE is in. */
+  close(onClosed?: () => void): void;
+}
+
+/** Ring.batchRules: what the batch API may hand the kernel (native/ring_batch_rules.hpp). */
+export interface NativeBatchRules {
+  /** allowed opcodes → their rule bits */
+  ops: Record<number, number>;
+  rule: { data: number; fixed: number; select: number; position: number; lenValue: number };
+  /** allowed IOSQE_* flags */
+  sqeFlags: number;
+  /** largest file position */
+  maxPosition: number;
 }
 
 export interface NativeAddon {
-  Ring: new (
-    entries: number,
-    flags: number,
-    cqEntries: number,
-    sqThreadIdle: number,
-    sqThreadCpu: number,
-    tags: Uint32Array,
-    res: Int32Array,
-    flags2: Uint32Array,
-  ) => NativeRing;
+  Ring: {
+    new (
+      entries: number,
+      flags: number,
+      cqEntries: number,
+      sqThreadIdle: number,
+      sqThreadCpu: number,
+      tags: Uint32Array,
+      res: Int32Array,
+      flags2: Uint32Array,
+    ): NativeRing;
+    readonly batchRules: NativeBatchRules;
+  };
   setErrorFactory(factory: (errno: number, syscall: string, detail?: string) => Error): void;
   Epoll: new (maxEvents: number, events: Uint32Array, data: Uint32Array) => NativeEpoll;
   fd: NativeFd;
-  memory: { alignedBuffer(size: number, alignment: number): ArrayBuffer };
+  /** ArrayBuffer or -errno */
+  memory: { alignedBuffer(size: number, alignment: number): ArrayBuffer | number };
   uringProbe: NativeUringProbe;
   liburingVersion: string;
 }

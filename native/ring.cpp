@@ -1,6 +1,7 @@
 // Ring: lifecycle (setup, close with cancel-and-drain, release of kernel resources).
 #include "ring.hpp"
 
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 
 #include "buffer_ring.hpp"
 #include "errors.hpp"
+#include "ring_batch_rules.hpp"
 
 namespace {
 
@@ -32,7 +34,8 @@ void RingState::Release(bool teardown) {
   released = true;
   if (owner != nullptr) {
     owner->teardown_ = teardown;
-    owner->DrainAndRelease(false);
+    owner->Drain();
+    owner->ReleaseMemory();
     owner->state_ = nullptr;
     owner = nullptr;
   }
@@ -51,9 +54,30 @@ void RingState::Finish() {
   delete this;
 }
 
+// Ring.batchRules = { ops: { [opcode]: rules }, rule: { data, fixed, select, position, lenValue },
+// sqeFlags: allowed IOSQE_* mask } — ring_batch_rules.hpp, for lib/ to check the same list.
+static Napi::Object BatchRules(Napi::Env env) {
+  namespace br = batch_rules;
+  Napi::Object ops = Napi::Object::New(env);
+  for (const br::Op& op : br::kOps) ops.Set(Napi::Number::New(env, op.opcode), Napi::Number::New(env, op.rules));
+  Napi::Object rule = Napi::Object::New(env);
+  rule.Set("data", Napi::Number::New(env, br::kData));
+  rule.Set("fixed", Napi::Number::New(env, br::kFixed));
+  rule.Set("select", Napi::Number::New(env, br::kSelect));
+  rule.Set("position", Napi::Number::New(env, br::kPosition));
+  rule.Set("lenValue", Napi::Number::New(env, br::kLenValue));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("ops", ops);
+  o.Set("rule", rule);
+  o.Set("sqeFlags", Napi::Number::New(env, br::kSqeFlags));
+  o.Set("maxPosition", Napi::Number::New(env, br::kMaxPosition));
+  return o;
+}
+
 Napi::Function Ring::Init(Napi::Env env) {
   return DefineClass(env, "Ring",
                      {
+                         StaticValue("batchRules", BatchRules(env), napi_enumerable),
                          InstanceMethod<&Ring::Params>("params"),
                          InstanceMethod<&Ring::Prep>("prep"),
                          InstanceMethod<&Ring::PrepBatch>("prepBatch"),
@@ -95,7 +119,7 @@ Ring::Ring(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ring>(info) {
   auto res = info[6].As<Napi::Int32Array>();
   auto flags = info[7].As<Napi::Uint32Array>();
   capacity_ = static_cast<uint32_t>(std::min({tags.ElementLength(), res.ElementLength(), flags.ElementLength()}));
-  if (capacity_ == 0) throw Napi::RangeError::New(env, "Ring: completion arrays are empty");
+  if (capacity_ == 0) throw ErrnoError(env, EINVAL, "io_uring_setup", "completion arrays are empty");
 
   auto* st = new RingState();
   int r = io_uring_queue_init_params(entries, &st->ring, &p);
@@ -121,12 +145,18 @@ Ring::Ring(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ring>(info) {
   // on every wake). DEFER_TASKRUN rings do not wake ring-fd pollers when work is queued, only a
   // registered eventfd: those get one.
   bool needEventFd = (p.flags & IORING_SETUP_DEFER_TASKRUN) != 0;
-  st->eventFd = needEventFd ? eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC) : -1;
-  if (needEventFd && (st->eventFd < 0 || io_uring_register_eventfd(&st->ring, st->eventFd) < 0)) {
-    int err = errno;
-    st->Release();
-    state_ = nullptr;
-    throw ErrnoError(env, err, "io_uring_register_eventfd");
+  if (needEventFd) {
+    // No handle or hook exists yet: undo by hand (liburing returns -errno and need not set errno).
+    st->eventFd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    const char* syscall = st->eventFd < 0 ? "eventfd" : "io_uring_register_eventfd";
+    int err = st->eventFd < 0 ? errno : -io_uring_register_eventfd(&st->ring, st->eventFd);
+    if (err > 0) {
+      if (st->eventFd >= 0) close(st->eventFd);
+      io_uring_queue_exit(&st->ring);
+      delete st;
+      state_ = nullptr;
+      throw ErrnoError(env, err, syscall);
+    }
   }
   st->poll = new uv_poll_t;
   uv_poll_init(loop, st->poll, needEventFd ? st->eventFd : st->ring.ring_fd);
@@ -149,14 +179,10 @@ Ring::~Ring() {
   if (state_ != nullptr) state_->Release();
 }
 
-void RequireOpen(Napi::Env env, RingState* st) {
-  if (st == nullptr) throw ErrnoError(env, EBADF, "io_uring", "IoUring is closed");
-}
-
-// params() -> [flags, features, sqEntries, cqEntries]
+// params() -> [flags, features, sqEntries, cqEntries], or -EBADF
 Napi::Value Ring::Params(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  RequireOpen(env, state_);
+  if (state_ == nullptr) return Napi::Number::New(env, -EBADF);
   io_uring& r = state_->ring;
   Napi::Array a = Napi::Array::New(env, 4);
   a.Set(0u, Napi::Number::New(env, r.flags));
@@ -166,11 +192,13 @@ Napi::Value Ring::Params(const Napi::CallbackInfo& info) {
   return a;
 }
 
-void Ring::Start(const Napi::CallbackInfo& info) {
-  RequireOpen(info.Env(), state_);
+// start(onCompletions) -> 0 or -EBADF
+Napi::Value Ring::Start(const Napi::CallbackInfo& info) {
+  if (!Open()) return Napi::Number::New(info.Env(), -EBADF);
   onCompletions_ = Napi::Weak(info[0].As<Napi::Function>());  // lib/ keeps the function alive
   if (inflight_ > 0) onCompletions_.Ref();
   if (!asyncContext_) asyncContext_ = std::make_unique<Napi::AsyncContext>(info.Env(), "ringpoll:IoUring");
+  return Napi::Number::New(info.Env(), 0);
 }
 
 void Ring::SetRef(const Napi::CallbackInfo& info) {
@@ -189,45 +217,42 @@ Napi::Value Ring::Submits(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(submits_));
 }
 
-// Cancel everything in flight and wait for every CQE, so no memory the kernel may still write is
-// released. With callJs, the CQEs are handed to JS (Promises reject with ECANCELED).
-void Ring::DrainAndRelease(bool callJs) {
-  std::optional<Napi::HandleScope> outer;
-  if (!teardown_) outer.emplace(Env());
+// Hands the kernel a cancellation of everything in flight (after whatever is still queued).
+void Ring::CancelAll() {
+  io_uring* ring = &state_->ring;
+  if (queued_ > 0) SubmitNow();
+  if (inflight_ == 0 || !Reserve(1)) return;
+  io_uring_sqe* sqe = io_uring_get_sqe(ring);
+  io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+  sqe->user_data = kInternal;
+  inflight_++;  // > 0 already: no Ref() to pair
+  SubmitNow();
+}
+
+// Blocking drain, for env teardown only (no JS can run): cancel everything and wait for every CQE,
+// so no memory the kernel may still write is released.
+void Ring::Drain() {
   RingState* st = state_;
   io_uring* ring = &st->ring;
-  uv_prepare_stop(st->prepare);
-  uv_idle_stop(st->idle);
-  if (queued_ > 0) io_uring_submit(ring);
-  queued_ = 0;
-  if (inflight_ > 0) {
-    io_uring_sqe* sqe = io_uring_get_sqe(ring);
-    if (sqe != nullptr) {
-      io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-      sqe->user_data = kInternal;
-      inflight_++;  // > 0 already: no Ref() to pair
-      io_uring_submit(ring);
-    }
-  }
+  if (st->prepare != nullptr) uv_prepare_stop(st->prepare);
+  if (st->idle != nullptr) uv_idle_stop(st->idle);
+  CancelAll();
+  std::optional<Napi::HandleScope> outer;
+  if (!teardown_) outer.emplace(Env());
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  Napi::Env env = Env();
   while (inflight_ > 0 && std::chrono::steady_clock::now() < deadline) {
     io_uring_cqe* cqe = nullptr;
     __kernel_timespec ts{0, 50'000'000};
     int r = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
     if (r < 0 && r != -ETIME && r != -EINTR) break;
     std::optional<Napi::HandleScope> scope;
-    if (!teardown_) scope.emplace(env);
-    int n = ReapInto(false);
-    Napi::Value handler = callJs && !onCompletions_.IsEmpty() ? onCompletions_.Value() : Napi::Value();
-    if (n > 0 && !handler.IsEmpty() && handler.IsFunction()) {
-      try {
-        handler.As<Napi::Function>().Call(Value(), {Napi::Number::New(env, n)});
-      } catch (const Napi::Error& e) {
-        napi_fatal_exception(env, e.Value());
-      }
-    }
+    if (!teardown_) scope.emplace(Env());
+    ReapInto(false);
   }
+}
+
+// Every CQE is in (or, after a failed drain, some never will be): release what the kernel used.
+void Ring::ReleaseMemory() {
   if (inflight_ > 0) {
     // The kernel still owns some memory: keep it (leak) rather than free what it may write.
     for (auto& s : slots_) {
@@ -253,6 +278,7 @@ void Ring::DrainAndRelease(bool callJs) {
     res_.SuppressDestruct();
     flags_.SuppressDestruct();
     onCompletions_.SuppressDestruct();
+    onClosed_.SuppressDestruct();
   }
   bufferRings_.clear();
   registeredBuffers_.clear();
@@ -261,13 +287,51 @@ void Ring::DrainAndRelease(bool callJs) {
   slots_.clear();
 }
 
-Napi::Value Ring::Close(const Napi::CallbackInfo& info) {
-  if (state_ == nullptr) return info.Env().Undefined();
-  DrainAndRelease(true);
+// The last CQE of a closing ring was reaped: release everything, then tell lib/.
+void Ring::FinishClose(bool fromJs) {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  ReleaseMemory();
   RingState* st = state_;
   st->owner = nullptr;
   state_ = nullptr;
   st->Release();
   onCompletions_.Reset();
-  return info.Env().Undefined();
+  if (onClosed_.IsEmpty()) return;
+  Napi::Function done = onClosed_.Value();
+  onClosed_.Reset();
+  if (fromJs || !asyncContext_) {
+    done.Call({});
+  } else {
+    try {
+      done.MakeCallback(Value(), {}, *asyncContext_);
+    } catch (const Napi::Error& e) {
+      napi_fatal_exception(env, e.Value());
+    }
+  }
+}
+
+// close(onClosed) -> undefined. Returns at once: everything in flight is cancelled, and the ring and
+// every buffer it pinned are released when the last CQE has been reaped (the CQEs still reach JS,
+// so Promises settle as the kernel reports). Then onClosed() runs. A second call does nothing.
+Napi::Value Ring::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!Open()) return env.Undefined();
+  closing_ = true;
+  if (info[0].IsFunction()) onClosed_ = Napi::Persistent(info[0].As<Napi::Function>());
+  CancelAll();
+  // SQPOLL: the SQ thread looks fds up when it consumes an SQE. Wait (bounded) until it consumed
+  // them all, so an fd closed after close() returns, and reused, is never the one a request gets.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while ((setupFlags_ & IORING_SETUP_SQPOLL) != 0 && io_uring_sq_ready(&state_->ring) > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    SubmitNow();  // wakes the SQ thread if it sleeps
+    sched_yield();
+  }
+  if (inflight_ == 0) {
+    FinishClose(true);
+  } else {
+    UpdateIdle();  // IOPOLL completions still need polling
+  }
+  return env.Undefined();
 }

@@ -53,9 +53,6 @@ struct RingState {
   void Finish();
 };
 
-// Throws the closed-ring error when st is null (the ring was closed).
-void RequireOpen(Napi::Env env, RingState* st);
-
 class Ring : public Napi::ObjectWrap<Ring> {
  public:
   static Napi::Function Init(Napi::Env env);
@@ -75,7 +72,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
   Napi::Value Submit(const Napi::CallbackInfo& info);
   Napi::Value Reap(const Napi::CallbackInfo& info);
   Napi::Value TakeAddress(const Napi::CallbackInfo& info);
-  void Start(const Napi::CallbackInfo& info);
+  Napi::Value Start(const Napi::CallbackInfo& info);
   void SetRef(const Napi::CallbackInfo& info);
   Napi::Value RegisterBuffers(const Napi::CallbackInfo& info);
   Napi::Value UnregisterBuffers(const Napi::CallbackInfo& info);
@@ -88,7 +85,9 @@ class Ring : public Napi::ObjectWrap<Ring> {
   bool QueueEventfdRead();
   Napi::Value Close(const Napi::CallbackInfo& info);
 
-  io_uring_sqe* GetSqe();
+  bool Open() const { return state_ != nullptr && !closing_; }
+  bool Reserve(unsigned n);  // room for n SQEs in the SQ (submits when full); false if none came
+  Slot* SlotFor(uint32_t tag);
   void ScheduleSubmit();
   int SubmitNow();
   // Copies CQEs into the JS arrays; returns count or -errno. `coalesce`: this is a wake-up, and
@@ -101,7 +100,10 @@ class Ring : public Napi::ObjectWrap<Ring> {
   int ConsumeAll();
   void UpdateIdle();
   void ReleaseSlot(uint32_t tag);
-  void DrainAndRelease(bool callJs);
+  void CancelAll();
+  void Drain();           // blocking: only where JS cannot run any more (env teardown)
+  void ReleaseMemory();   // every CQE is in: drop what the kernel could have used
+  void FinishClose(bool fromJs);
 
   static void OnEventFd(uv_poll_t* handle, int status, int events);
   static void OnPrepare(uv_prepare_t* handle);
@@ -137,4 +139,6 @@ class Ring : public Napi::ObjectWrap<Ring> {
   unsigned coalesceMin_ = 0;     // 0: off; else wait for this many CQEs per wake-up…
   int64_t coalesceNs_ = 0;       // …for at most this long  // reset the eventfd with a READ in the get-events enter
   bool teardown_ = false;  // env cleanup: no napi calls
+  bool closing_ = false;   // close() called: no new work; released when the last CQE is reaped
+  Napi::FunctionReference onClosed_;
 };

@@ -1,10 +1,15 @@
 // Ring: preparing SQEs (one tracked request, or a batch from SqeBatch) and submitting them.
 #include <arpa/inet.h>
+#include <sched.h>
 
 #include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
 #include <string>
 
 #include "ring.hpp"
+#include "ring_batch_rules.hpp"
 
 namespace {
 
@@ -12,20 +17,23 @@ enum Extra : int { kNone = 0, kSockaddr = 1, kMsgSend = 2, kMsgRecv = 3, kTimesp
 
 }  // namespace
 
-io_uring_sqe* Ring::GetSqe() {
-  io_uring_sqe* sqe = io_uring_get_sqe(&state_->ring);
-  if (sqe == nullptr) {  // SQ full: submit now, as the kernel would want
-    SubmitNow();
-    sqe = io_uring_get_sqe(&state_->ring);
-  }
+bool Ring::Reserve(unsigned n) {
+  io_uring* ring = &state_->ring;
+  if (io_uring_sq_space_left(ring) < n) SubmitNow();  // SQ full: submit now, as the kernel would want
+  if ((setupFlags_ & IORING_SETUP_SQPOLL) == 0) return io_uring_sq_space_left(ring) >= n;
   // SQPOLL: the SQ thread consumes entries on its own time; wait (bounded) until it made room.
-  for (int tries = 0; sqe == nullptr && (setupFlags_ & IORING_SETUP_SQPOLL) != 0 && tries < 1000; tries++) {
+  // io_uring_sqring_wait only waits while the SQ is completely full, so yield while it has some room.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (io_uring_sq_space_left(ring) < n && std::chrono::steady_clock::now() < deadline) {
     SubmitNow();
-    int r = io_uring_sqring_wait(&state_->ring);
-    if (r < 0 && r != -EINTR && r != -EAGAIN) break;
-    sqe = io_uring_get_sqe(&state_->ring);
+    if (io_uring_sq_space_left(ring) == 0) {
+      int r = io_uring_sqring_wait(ring);
+      if (r < 0 && r != -EINTR && r != -EAGAIN) break;
+    } else {
+      sched_yield();
+    }
   }
-  return sqe;
+  return io_uring_sq_space_left(ring) >= n;
 }
 
 void Ring::ScheduleSubmit() {
@@ -63,9 +71,37 @@ void Ring::OnPrepare(uv_prepare_t* handle) {
   if (st->owner != nullptr) st->owner->SubmitNow();
 }
 
+// Reads a host:port into sa; false when host is not an IPv4 address.
+static bool ParseAddress(const Napi::Value& port, const Napi::Value& host, sockaddr_in* sa) {
+  if (!port.IsNumber() || !host.IsString()) return false;
+  sa->sin_family = AF_INET;
+  sa->sin_port = htons(static_cast<uint16_t>(port.As<Napi::Number>().Uint32Value()));
+  return inet_pton(AF_INET, host.As<Napi::String>().Utf8Value().c_str(), &sa->sin_addr) == 1;
+}
+
+static void SetTimespec(__kernel_timespec* ts, double ms) {
+  ts->tv_sec = static_cast<int64_t>(ms / 1000);
+  ts->tv_nsec = static_cast<long long>((ms - static_cast<double>(ts->tv_sec) * 1000) * 1e6);
+}
+
+// Integer-valued double in [lo, hi] (false for NaN and infinities): safe to convert.
+static bool IntegerIn(double v, double lo, double hi) { return v >= lo && v <= hi && v == std::floor(v); }
+
+Slot* Ring::SlotFor(uint32_t tag) {
+  uint32_t idx = tag & ~kTrackedTag;
+  if (idx >= slots_.size()) slots_.resize(idx + 1);
+  return &slots_[idx];
+}
+
+// prep(opcode, fd, buffer|null, bufOffset, len, off, opFlags, sqeFlags, ioprio, bufIndexOrGroup, tag,
+//      extraKind, a, b, linkTimeoutMs, linkTimeoutTag) -> 0 or -errno. Memory the kernel uses stays
+// pinned until the final CQE. With linkTimeoutMs >= 0 an IORING_OP_LINK_TIMEOUT (tagged
+// linkTimeoutTag) is linked to the request; both SQEs are reserved before either is prepared, so a
+// full SQ cannot submit the request without its timeout. Everything is validated before an SQE is
+// taken: a refused request leaves no SQE behind (liburing does not clear a claimed one).
 Napi::Value Ring::Prep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  RequireOpen(env, state_);
+  if (!Open()) return Napi::Number::New(env, -EBADF);
   auto opcode = static_cast<uint8_t>(info[0].As<Napi::Number>().Uint32Value());
   int fd = info[1].As<Napi::Number>().Int32Value();
   uint8_t* data = nullptr;
@@ -79,6 +115,7 @@ Napi::Value Ring::Prep(const Napi::CallbackInfo& info) {
     data = buf.Data() + bufOffset;
   }
   double offD = info[5].As<Napi::Number>().DoubleValue();
+  if (!IntegerIn(offD, -1, batch_rules::kMaxPosition)) return Napi::Number::New(env, -EINVAL);
   uint64_t off = offD < 0 ? ~0ULL : static_cast<uint64_t>(offD);
   uint32_t opFlags = info[6].As<Napi::Number>().Uint32Value();
   auto sqeFlags = static_cast<uint8_t>(info[7].As<Napi::Number>().Uint32Value());
@@ -86,72 +123,86 @@ Napi::Value Ring::Prep(const Napi::CallbackInfo& info) {
   auto bufIndex = static_cast<uint16_t>(info[9].As<Napi::Number>().Uint32Value());
   uint32_t tag = info[10].As<Napi::Number>().Uint32Value();
   int extraKind = info[11].As<Napi::Number>().Int32Value();
+  double timeoutMs = info[14].IsNumber() ? info[14].As<Napi::Number>().DoubleValue() : -1;
+  uint32_t timeoutTag = info[15].IsNumber() ? info[15].As<Napi::Number>().Uint32Value() : 0;
+  bool linked = timeoutMs >= 0;
 
-  io_uring_sqe* sqe = GetSqe();
-  if (sqe == nullptr) return Napi::Number::New(env, -EBUSY);
-
+  bool needsExtra = extraKind != kNone && extraKind != kUserData;
+  // Memory for the kernel lives in a tracked request's slot.
+  if (needsExtra && (tag & kTrackedTag) == 0) return Napi::Number::New(env, -EINVAL);
+  if (linked && ((timeoutTag & kTrackedTag) == 0 || timeoutTag == tag || !IntegerIn(timeoutMs, 0, 2147483647))) {
+    return Napi::Number::New(env, -EINVAL);
+  }
+  RequestExtra extra{};
   uint64_t addr = reinterpret_cast<uint64_t>(data);
-  RequestExtra* extra = nullptr;
-  Slot* slot = nullptr;
-  if ((tag & kTrackedTag) != 0) {
-    uint32_t idx = tag & ~kTrackedTag;
-    if (idx >= slots_.size()) slots_.resize(idx + 1);
-    slot = &slots_[idx];
-    if (extraKind != kNone && extraKind != kUserData) {
-      if (!slot->extra) slot->extra = std::make_unique<RequestExtra>();
-      extra = slot->extra.get();
-      *extra = RequestExtra{};
-    }
+  switch (extraKind) {
+    case kNone:
+      break;
+    case kSockaddr:
+      if (!ParseAddress(info[12], info[13], &extra.addr)) return Napi::Number::New(env, -EINVAL);
+      break;
+    case kMsgSend:
+      if (!ParseAddress(info[12], info[13], &extra.addr)) return Napi::Number::New(env, -EINVAL);
+      break;
+    case kMsgRecv:
+      break;
+    case kTimespec:
+      if (!info[12].IsNumber() || !IntegerIn(info[12].As<Napi::Number>().DoubleValue(), 0, 2147483647)) {
+        return Napi::Number::New(env, -EINVAL);
+      }
+      SetTimespec(&extra.ts, info[12].As<Napi::Number>().DoubleValue());
+      break;
+    case kUserData:
+      if (!info[12].IsNumber()) return Napi::Number::New(env, -EINVAL);
+      addr = info[12].As<Napi::Number>().Uint32Value();
+      break;
+    case kAccept:
+      break;
+    default:
+      return Napi::Number::New(env, -EINVAL);
   }
-  if (extraKind != kNone && extraKind != kUserData && extra == nullptr) {
-    return Napi::Number::New(env, -EINVAL);  // memory for the kernel needs a tracked tag
+  if (!Reserve(linked ? 2 : 1)) return Napi::Number::New(env, -EBUSY);
+
+  // Nothing can fail from here on.
+  Slot* slot = (tag & kTrackedTag) != 0 ? SlotFor(tag) : nullptr;
+  RequestExtra* e = nullptr;
+  if (needsExtra) {
+    if (!slot->extra) slot->extra = std::make_unique<RequestExtra>();
+    e = slot->extra.get();
+    *e = extra;
   }
-  auto setAddr = [&](size_t portArg) {
-    extra->addr.sin_family = AF_INET;
-    extra->addr.sin_port = htons(static_cast<uint16_t>(info[portArg].As<Napi::Number>().Uint32Value()));
-    std::string host = info[portArg + 1].As<Napi::String>().Utf8Value();
-    return inet_pton(AF_INET, host.c_str(), &extra->addr.sin_addr) == 1;
-  };
   switch (extraKind) {
     case kSockaddr:
-      if (!setAddr(12)) return Napi::Number::New(env, -EINVAL);
-      addr = reinterpret_cast<uint64_t>(&extra->addr);
+      addr = reinterpret_cast<uint64_t>(&e->addr);
       off = sizeof(sockaddr_in);
       break;
     case kMsgSend:
     case kMsgRecv:
-      if (extraKind == kMsgSend && !setAddr(12)) return Napi::Number::New(env, -EINVAL);
-      extra->iov.iov_base = data;
-      extra->iov.iov_len = len;
-      extra->msg.msg_name = &extra->addr;
-      extra->msg.msg_namelen = sizeof(sockaddr_in);
-      extra->msg.msg_iov = data != nullptr ? &extra->iov : nullptr;
-      extra->msg.msg_iovlen = data != nullptr ? 1 : 0;
-      addr = reinterpret_cast<uint64_t>(&extra->msg);
+      e->iov.iov_base = data;
+      e->iov.iov_len = len;
+      e->msg.msg_name = &e->addr;
+      e->msg.msg_namelen = sizeof(sockaddr_in);
+      e->msg.msg_iov = data != nullptr ? &e->iov : nullptr;
+      e->msg.msg_iovlen = data != nullptr ? 1 : 0;
+      addr = reinterpret_cast<uint64_t>(&e->msg);
       len = 1;
       break;
-    case kTimespec: {
-      double ms = info[12].As<Napi::Number>().DoubleValue();
-      extra->ts.tv_sec = static_cast<int64_t>(ms / 1000);
-      extra->ts.tv_nsec = static_cast<long long>((ms - static_cast<double>(extra->ts.tv_sec) * 1000) * 1e6);
-      addr = reinterpret_cast<uint64_t>(&extra->ts);
+    case kTimespec:
+      addr = reinterpret_cast<uint64_t>(&e->ts);
       len = 1;
-      break;
-    }
-    case kUserData:
-      addr = info[12].As<Napi::Number>().Uint32Value();
       break;
     case kAccept:
-      extra->addrLen = sizeof(sockaddr_in);
-      addr = reinterpret_cast<uint64_t>(&extra->addr);
-      off = reinterpret_cast<uint64_t>(&extra->addrLen);
+      e->addrLen = sizeof(sockaddr_in);
+      addr = reinterpret_cast<uint64_t>(&e->addr);
+      off = reinterpret_cast<uint64_t>(&e->addrLen);
       break;
     default:
       break;
   }
+  io_uring_sqe* sqe = io_uring_get_sqe(&state_->ring);
   io_uring_prep_rw(opcode, sqe, fd, reinterpret_cast<const void*>(addr), len, off);
   sqe->rw_flags = static_cast<int>(opFlags);  // union: msg_flags, poll32_events, cancel_flags, …
-  sqe->flags = sqeFlags;
+  sqe->flags = static_cast<uint8_t>(sqeFlags | (linked ? IOSQE_IO_LINK : 0));
   sqe->ioprio = ioprio;
   sqe->buf_index = bufIndex;  // union with buf_group
   sqe->user_data = tag;
@@ -160,65 +211,120 @@ Napi::Value Ring::Prep(const Napi::CallbackInfo& info) {
     slot->active = true;
   }
   ScheduleSubmit();
+  if (linked) {
+    Slot* ts = SlotFor(timeoutTag);
+    if (!ts->extra) ts->extra = std::make_unique<RequestExtra>();
+    *ts->extra = RequestExtra{};
+    SetTimespec(&ts->extra->ts, timeoutMs);
+    io_uring_sqe* tsqe = io_uring_get_sqe(&state_->ring);
+    io_uring_prep_link_timeout(tsqe, &ts->extra->ts, 0);
+    tsqe->user_data = timeoutTag;
+    ts->active = true;
+    ScheduleSubmit();
+  }
   return Napi::Number::New(env, 0);
 }
 
-// prepBatch(count, capacity, table: Uint8Array) -> SQEs queued (or -errno if none). The table is
-// SqeBatch's one buffer of columns (lib/uring-batch.ts, same order): off f64, fd i32, bufIndex
-// i32, bufOffset u32, len u32, opFlags u32, tag u32, bufGroup u16, ioprio u16, opcode u8, sqeFlags u8.
-// Data addresses come only from registered buffers (pinned until unregistered) or buffer selection.
+// One SqeBatch entry, read once from the table: the table is shared memory (JS or a worker may
+// write it at any time), so what is checked is exactly what is used.
+struct BatchEntry {
+  double off;
+  int32_t fd, bufIndex;
+  uint32_t bufOffset, len, opFlags, tag;
+  uint16_t bufGroup, ioprio;
+  uint8_t opcode, sqeFlags;
+};
+
+// Column pointers into the table (layout: lib/uring-batch.ts).
+struct BatchTable {
+  uint8_t* base;
+  size_t cap;
+  BatchEntry Load(size_t i) const {
+    auto at = [&](size_t columnOffset, size_t width) { return base + columnOffset * cap + width * i; };
+    BatchEntry e{};
+    std::memcpy(&e.off, at(0, 8), 8);
+    std::memcpy(&e.fd, at(8, 4), 4);
+    std::memcpy(&e.bufIndex, at(12, 4), 4);
+    std::memcpy(&e.bufOffset, at(16, 4), 4);
+    std::memcpy(&e.len, at(20, 4), 4);
+    std::memcpy(&e.opFlags, at(24, 4), 4);
+    std::memcpy(&e.tag, at(28, 4), 4);
+    std::memcpy(&e.bufGroup, at(32, 2), 2);
+    std::memcpy(&e.ioprio, at(34, 2), 2);
+    e.opcode = *at(36, 1);
+    e.sqeFlags = *at(37, 1);
+    return e;
+  }
+};
+
+// Checks one entry against batch_rules; on success fills the data address and offset for the SQE.
+static int CheckBatchEntry(const BatchEntry& e, const std::vector<iovec>& iovecs, uint8_t** data, uint64_t* off) {
+  int rules = batch_rules::RulesOf(e.opcode);
+  if (rules < 0 || (e.tag & kTrackedTag) != 0 || (e.sqeFlags & ~batch_rules::kSqeFlags) != 0) return EINVAL;
+  bool select = (e.sqeFlags & IOSQE_BUFFER_SELECT) != 0;
+  if (select ? (rules & batch_rules::kSelect) == 0 : e.bufGroup != 0) return EINVAL;
+  *data = nullptr;
+  if (e.bufIndex >= 0) {
+    if ((rules & batch_rules::kData) == 0 || select || static_cast<size_t>(e.bufIndex) >= iovecs.size()) {
+      return EINVAL;
+    }
+    const iovec& v = iovecs[e.bufIndex];
+    if (e.bufOffset > v.iov_len || e.len > v.iov_len - e.bufOffset) return EFAULT;
+    *data = static_cast<uint8_t*>(v.iov_base) + e.bufOffset;
+  } else {
+    if (e.bufIndex != -1 || (rules & batch_rules::kFixed) != 0 || e.bufOffset != 0) return EINVAL;
+    // No buffer: nothing for the kernel to read or write, unless it selects one or len is a value.
+    if (!select && (rules & batch_rules::kLenValue) == 0 && e.len != 0) return EINVAL;
+  }
+  if ((rules & batch_rules::kPosition) != 0) {
+    if (!IntegerIn(e.off, -1, batch_rules::kMaxPosition)) return EINVAL;
+    *off = e.off < 0 ? ~0ULL : static_cast<uint64_t>(e.off);
+  } else {
+    if (e.off != 0) return EINVAL;  // also NaN; off is a second address for some opcodes (ACCEPT, SEND)
+    *off = 0;
+  }
+  return 0;
+}
+
+// prepBatch(count, capacity, table: Uint8Array) -> SQEs queued, or -errno. The table is SqeBatch's
+// one buffer of columns (lib/uring-batch.ts, same order): off f64, fd i32, bufIndex i32, bufOffset
+// u32, len u32, opFlags u32, tag u32, bufGroup u16, ioprio u16, opcode u8, sqeFlags u8. Every entry
+// is checked (ring_batch_rules.hpp) before any is queued: a refused batch queues nothing. Fewer than
+// count are queued only when the SQ stays full (SQPOLL) or the table changed meanwhile.
 Napi::Value Ring::PrepBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  RequireOpen(env, state_);
+  if (!Open()) return Napi::Number::New(env, -EBADF);
   uint32_t count = info[0].As<Napi::Number>().Uint32Value();
   size_t cap = info[1].As<Napi::Number>().Uint32Value();
   auto table = info[2].As<Napi::Uint8Array>();
-  if (count > cap || table.ByteLength() < cap * 38 || (reinterpret_cast<uintptr_t>(table.Data()) & 7) != 0) {
-    return Napi::Number::New(env, -EFAULT);
+  if (count > cap || table.ByteLength() < cap * 38) return Napi::Number::New(env, -EFAULT);
+  BatchTable t{table.Data(), cap};
+  uint8_t* data;
+  uint64_t off;
+  for (uint32_t i = 0; i < count; i++) {
+    int err = CheckBatchEntry(t.Load(i), iovecs_, &data, &off);
+    if (err != 0) return Napi::Number::New(env, -err);
   }
-  uint8_t* base = table.Data();
-  auto* of = reinterpret_cast<const double*>(base);
-  auto* fd = reinterpret_cast<const int32_t*>(base + 8 * cap);
-  auto* bi = reinterpret_cast<const int32_t*>(base + 12 * cap);
-  auto* bo = reinterpret_cast<const uint32_t*>(base + 16 * cap);
-  auto* ln = reinterpret_cast<const uint32_t*>(base + 20 * cap);
-  auto* opf = reinterpret_cast<const uint32_t*>(base + 24 * cap);
-  auto* tg = reinterpret_cast<const uint32_t*>(base + 28 * cap);
-  auto* bg = reinterpret_cast<const uint16_t*>(base + 32 * cap);
-  auto* pr = reinterpret_cast<const uint16_t*>(base + 34 * cap);
-  const uint8_t* op = base + 36 * cap;
-  const uint8_t* sf = base + 37 * cap;
   uint32_t done = 0;
-  // Stop at the first bad entry: report what was queued, or the error when nothing was.
-  auto stop = [&](int err) { return Napi::Number::New(env, done > 0 ? static_cast<double>(done) : -err); };
   for (; done < count; done++) {
-    uint8_t* data = nullptr;
-    int idx = bi[done];
-    if (idx >= 0) {
-      if (static_cast<size_t>(idx) >= iovecs_.size()) return stop(EINVAL);
-      const iovec& v = iovecs_[idx];
-      if (bo[done] > v.iov_len || ln[done] > v.iov_len - bo[done]) {
-        return stop(EFAULT);
-      }
-      data = static_cast<uint8_t*>(v.iov_base) + bo[done];
-    }
-    if ((tg[done] & kTrackedTag) != 0) return stop(EINVAL);
-    io_uring_sqe* sqe = GetSqe();
-    if (sqe == nullptr) return stop(EBUSY);
-    double o = of[done];
-    io_uring_prep_rw(op[done], sqe, fd[done], data, ln[done], o < 0 ? ~0ULL : static_cast<uint64_t>(o));
-    sqe->rw_flags = static_cast<int>(opf[done]);
-    sqe->flags = sf[done];
-    sqe->ioprio = pr[done];
-    sqe->buf_index = (sf[done] & IOSQE_BUFFER_SELECT) != 0 ? bg[done] : static_cast<uint16_t>(idx < 0 ? 0 : idx);
-    sqe->user_data = tg[done];
+    BatchEntry e = t.Load(done);
+    if (CheckBatchEntry(e, iovecs_, &data, &off) != 0 || !Reserve(1)) break;
+    io_uring_sqe* sqe = io_uring_get_sqe(&state_->ring);
+    io_uring_prep_rw(e.opcode, sqe, e.fd, data, e.len, off);
+    sqe->rw_flags = static_cast<int>(e.opFlags);
+    sqe->flags = e.sqeFlags;
+    sqe->ioprio = e.ioprio;
+    sqe->buf_index = (e.sqeFlags & IOSQE_BUFFER_SELECT) != 0 ? e.bufGroup
+                                                             : static_cast<uint16_t>(e.bufIndex < 0 ? 0 : e.bufIndex);
+    sqe->user_data = e.tag;
     ScheduleSubmit();
   }
+  if (done == 0 && count > 0) return Napi::Number::New(env, -EBUSY);
   return Napi::Number::New(env, done);
 }
 
 Napi::Value Ring::Submit(const Napi::CallbackInfo& info) {
-  RequireOpen(info.Env(), state_);
+  if (!Open()) return Napi::Number::New(info.Env(), -EBADF);
   return Napi::Number::New(info.Env(), SubmitNow());
 }
 

@@ -155,7 +155,12 @@ void Ring::Dispatch(bool wake) {
     if (state_ == nullptr || (static_cast<uint32_t>(n) < capacity_ && !Overflowed())) break;
   }
   dispatching_ = false;
-  if (state_ != nullptr) UpdateIdle();
+  if (state_ == nullptr) return;
+  if (closing_ && inflight_ == 0) {
+    FinishClose(false);
+    return;
+  }
+  UpdateIdle();
 }
 
 void Ring::OnEventFd(uv_poll_t* handle, int, int) {
@@ -193,7 +198,7 @@ void Ring::OnIdle(uv_idle_t* handle) {
 
 // reap() -> CQEs copied into the arrays now (for code that drives its own loop).
 Napi::Value Ring::Reap(const Napi::CallbackInfo& info) {
-  RequireOpen(info.Env(), state_);
+  if (!Open()) return Napi::Number::New(info.Env(), -EBADF);
   int n = ReapInto((setupFlags_ & IORING_SETUP_IOPOLL) != 0);
   UpdateIdle();
   return Napi::Number::New(info.Env(), n);
@@ -214,7 +219,7 @@ void Ring::Counters(const Napi::CallbackInfo& info) {
 // timeout SQE of its own.
 Napi::Value Ring::SetCoalesce(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  RequireOpen(env, state_);
+  if (!Open()) return Napi::Number::New(env, -EBADF);
   unsigned minBatch = info[0].As<Napi::Number>().Uint32Value();
   double us = info[1].As<Napi::Number>().DoubleValue();
   if (minBatch > 1 && (state_->ring.features & IORING_FEAT_EXT_ARG) == 0) return Napi::Number::New(env, -EOPNOTSUPP);

@@ -8,7 +8,7 @@
 // registerBuffers(buffers: Uint8Array[]) -> 0 or -errno; the buffers stay pinned until unregistered.
 Napi::Value Ring::RegisterBuffers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  RequireOpen(env, state_);
+  if (!Open()) return Napi::Number::New(env, -EBADF);
   auto arr = info[0].As<Napi::Array>();
   std::vector<iovec> iovecs(arr.Length());
   for (uint32_t i = 0; i < arr.Length(); i++) {
@@ -26,7 +26,7 @@ Napi::Value Ring::RegisterBuffers(const Napi::CallbackInfo& info) {
 
 Napi::Value Ring::UnregisterBuffers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  RequireOpen(env, state_);
+  if (!Open()) return Napi::Number::New(env, -EBADF);
   int r = io_uring_unregister_buffers(&state_->ring);
   if (r < 0) return Napi::Number::New(env, r);
   iovecs_.clear();
@@ -41,7 +41,7 @@ Napi::Value Ring::UnregisterBuffers(const Napi::CallbackInfo& info) {
 
 Napi::Value Ring::RegisterFiles(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  RequireOpen(env, state_);
+  if (!Open()) return Napi::Number::New(env, -EBADF);
   auto fds = info[0].As<Napi::Int32Array>();
   int r = io_uring_register_files(&state_->ring, fds.Data(), static_cast<unsigned>(fds.ElementLength()));
   return Napi::Number::New(env, r);
@@ -49,14 +49,14 @@ Napi::Value Ring::RegisterFiles(const Napi::CallbackInfo& info) {
 
 Napi::Value Ring::UnregisterFiles(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  RequireOpen(env, state_);
+  if (!Open()) return Napi::Number::New(env, -EBADF);
   return Napi::Number::New(env, io_uring_unregister_files(&state_->ring));
 }
 
 // createBufferRing(count, size, bgid, data: ArrayBuffer) -> BufferRing or -errno
 Napi::Value Ring::CreateBufferRing(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  RequireOpen(env, state_);
+  if (!Open()) return Napi::Number::New(env, -EBADF);
   unsigned count = info[0].As<Napi::Number>().Uint32Value();
   unsigned size = info[1].As<Napi::Number>().Uint32Value();
   unsigned bgid = info[2].As<Napi::Number>().Uint32Value();

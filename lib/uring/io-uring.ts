@@ -61,6 +61,12 @@ function once(fn: () => void): () => void {
   };
 }
 
+// Why queue() refused a batch (native/ring_batch_rules.hpp).
+const QUEUE_REFUSED: Record<number, string> = {
+  [errno.EINVAL]: "an entry breaks the batch rules: an opcode outside BATCH_OPCODES, a flag outside BATCH_SQE_FLAGS, or a field its opcode does not take; nothing was queued",
+  [errno.EFAULT]: "an entry's bufOffset + len is outside its registered buffer; nothing was queued",
+};
+
 export class IoUring implements Disposable {
   static readonly SETUP = IORING_SETUP;
   static readonly OP = IORING_OP;
@@ -74,12 +80,17 @@ export class IoUring implements Disposable {
   #registeredBuffers: Uint8Array[] = [];
   // Native code holds this weakly while nothing is in flight, so the IoUring can be collected.
   readonly #onNative = (n: number): void => this.#req.complete(n);
+  /** close() was called: resolves once the kernel has returned every CQE and the memory is released */
+  #closing: Promise<void> | null = null;
+  /** the native ring while it drains after close() */
+  #draining: NativeRing | null = null;
 
   constructor(options: IoUringOptions = {}) {
     const { ring, setup, iopoll, tags, res, flags } = openRing(options);
     this.#req = new Requests(ring, tags, res, flags, iopoll);
     this.setup = setup;
-    ring.start(this.#onNative);
+    const r = ring.start(this.#onNative);
+    if (r < 0) throw errnoError(-r, "io_uring_setup");
   }
 
   get closed(): boolean {
@@ -88,7 +99,8 @@ export class IoUring implements Disposable {
 
   /** Counters: submits, multishot re-arms and ENOBUFS, and what the wake-ups cost (kept after close). */
   get stats(): IoUringStats {
-    if (this.#req.ring !== null) this.#readCounters(this.#req.ring);
+    const ring = this.#req.ring ?? this.#draining;
+    if (ring !== null) this.#readCounters(ring);
     return this.#stats;
   }
 
@@ -119,9 +131,9 @@ export class IoUring implements Disposable {
     return this;
   }
 
-  /** Requests handed to the kernel whose final completion has not arrived. */
+  /** Requests handed to the kernel whose final completion has not arrived (also while closing). */
   get inflight(): number {
-    return this.#req.ring?.inflight() ?? 0;
+    return (this.#req.ring ?? this.#draining)?.inflight() ?? 0;
   }
 
   /** IORING_OP_NOP: a round trip through the ring. */
@@ -263,34 +275,46 @@ export class IoUring implements Disposable {
   /** IORING_OP_TIMEOUT: resolves after `ms` milliseconds (the kernel's -ETIME is success here). */
   timeout(ms: number, options?: OpOptions): Promise<void> {
     validate.integer("ms", ms, 0, validate.INT32_MAX, "non-negative integer");
-    this.#req.open();
-    return new Promise<void>((resolve, reject) => {
-      this.#req.op("io_uring timeout", IORING_OP.TIMEOUT, -1, null, 0, 0, 0, 0, 0, options, EXTRA.timespec, ms).then(
-        () => resolve(),
-        (err: { errno?: number }) => (err.errno === -errno.ETIME ? resolve() : reject(err)),
-      );
-    });
+    const op = this.#req.op("io_uring timeout", IORING_OP.TIMEOUT, -1, null, 0, 0, 0, 0, 0, options, EXTRA.timespec, ms);
+    const done = op.then(
+      () => {},
+      (err: { errno?: number }) => {
+        if (err.errno !== -errno.ETIME) throw err;
+      },
+    );
+    this.#req.alias(done, op);
+    return done;
   }
 
   /**
-   * IORING_OP_ASYNC_CANCEL: a request (the Promise an op returned), every request on an fd
-   * (`{ fd }`), or every request (`{ all: true }`). Resolves to the number cancelled.
+   * IORING_OP_ASYNC_CANCEL: a request (a Promise an op returned), every request on an fd (`{ fd }`),
+   * or every request (`{ all: true }`). Resolves to the number the kernel found: for a Promise, 1
+   * (cancelled, or cancellation under way for a request already running) or 0 (it had already
+   * completed). A cancelled request's Promise rejects with ECANCELED.
    */
   async cancel(target: Promise<unknown> | { fd: Fd } | { all: true }): Promise<number> {
     this.#req.open();
     if (target instanceof Promise) {
-      const tag = this.#req.byPromise.get(target);
-      if (tag === undefined) throw invalidArgValue("target", "a Promise returned by this IoUring", target);
-      const r = await this.#req.op("io_uring async_cancel", IORING_OP.ASYNC_CANCEL, -1, null, 0, 0, 0, 0, 0, undefined, EXTRA.userData, tag).catch((e: { errno?: number }) => {
-        if (e.errno === -errno.ENOENT || e.errno === -errno.EALREADY) return 0;
-        throw e;
-      });
-      return r === 0 ? 1 : r;
+      const p = this.#req.requestOf(target);
+      if (p === undefined) throw invalidArgValue("target", "a Promise returned by this IoUring", target);
+      if (!this.#req.isPending(p)) return 0;
+      p.cancelled = true;
+      return this.#req.op("io_uring async_cancel", IORING_OP.ASYNC_CANCEL, -1, null, 0, 0, 0, 0, 0, undefined, EXTRA.userData, p.tag).then(
+        () => 1,
+        (e: { errno?: number }) => {
+          if (e.errno === -errno.ENOENT) return 0;
+          if (e.errno === -errno.EALREADY) return 1;
+          throw e;
+        },
+      );
     }
     validate.object("target", target);
     if ("all" in target) {
+      validate.knownKeys("target", target, ["all"]);
+      if (target.all !== true) throw invalidArgValue("target.all", "true", target.all);
       return this.#req.op("io_uring async_cancel", IORING_OP.ASYNC_CANCEL, -1, null, 0, 0, 0, IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_ANY, 0, undefined).catch(this.#none);
     }
+    validate.knownKeys("target", target, ["fd"]);
     const [f, sf] = fdArg(target.fd);
     return this.#req.op("io_uring async_cancel", IORING_OP.ASYNC_CANCEL, f, null, 0, 0, 0, IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_FD, sf, undefined).catch(this.#none);
   }
@@ -413,14 +437,16 @@ export class IoUring implements Disposable {
   }
 
   /**
-   * Batch API: queue every SQE of `batch` in one native call (no Promise per op). Completions of
+   * Batch API: queue every SQE of `batch` in one native call (no Promise per op). Only opcodes in
+   * BATCH_OPCODES and flags in BATCH_SQE_FLAGS are accepted, and data only from registered buffers
+   * or buffer selection; a batch with any entry that breaks these rules queues nothing. Completions of
    * these tags arrive through onCompletions(). Returns how many were queued.
    */
   queue(batch: SqeBatch): number {
     const ring = this.#req.open();
     if (!(batch instanceof SqeBatch)) throw invalidArgValue("batch", "SqeBatch", batch);
     const r = ring.prepBatch(batch.length, batch.capacity, batch.table);
-    if (r < 0) throw errnoError(-r, "io_uring queue");
+    if (r < 0) throw errnoError(-r, "io_uring queue", QUEUE_REFUSED[-r]);
     return r;
   }
 
@@ -462,25 +488,39 @@ export class IoUring implements Disposable {
   }
 
   /**
-   * Cancel every request in flight and wait for all their completions, then release the ring and
-   * every buffer it pinned. Pending Promises reject with ECANCELED. Idempotent.
+   * Close without blocking the event loop: every request in flight is cancelled and close() returns
+   * at once. Pending Promises settle as the kernel reports each one (ECANCELED when close() cancelled
+   * it); the ring and every buffer it pinned are released when the last completion has arrived,
+   * which the returned Promise (the same on every call) reports. Using the ring after close() throws.
    */
-  close(): void {
-    const ring = this.#req.ring;
-    if (ring === null) return;
-    this.#readCounters(ring);
+  close(): Promise<void> {
+    if (this.#closing !== null) return this.#closing;
+    const ring = this.#req.ring!;
     this.#req.ring = null;
     // Batch-API requests end with the ring; their cancellations are not handed to onCompletions.
     this.#req.onBatch = null;
-    ring.close();
+    this.#draining = ring;
+    this.#closing = new Promise<void>((resolve) => {
+      ring.close(() => {
+        this.#readCounters(ring); // kept after close
+        this.#draining = null;
+        this.#req.cancelAll();
+        resolve();
+      });
+    });
     for (const br of this.#bufferRings) br.detach();
     this.#bufferRings.length = 0;
     this.#registeredBuffers = [];
-    this.#req.cancelAll();
+    return this.#closing;
   }
 
   [Symbol.dispose](): void {
-    this.close();
+    void this.close();
+  }
+
+  /** `await using ring = new IoUring()`: waits until the kernel is done with the ring's memory. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 }
 

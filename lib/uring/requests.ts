@@ -3,7 +3,7 @@
 import { abortError, closedError, errnoError } from "../errors.js";
 import type { NativeRing } from "../native.js";
 import { CqeBatch } from "../uring-batch.js";
-import { EXTRA, IORING_CQE_F_MORE, IORING_OP, IOSQE_IO_LINK, TRACKED, errno } from "../uring-constants.js";
+import { EXTRA, IORING_CQE_F_MORE, IORING_OP, TRACKED, errno } from "../uring-constants.js";
 import { iopollCause } from "../uring-iopoll.js";
 import * as validate from "../validate.js";
 import type { OpOptions } from "./args.js";
@@ -20,16 +20,19 @@ export interface Pending {
   onAbort?: () => void;
   aborted?: boolean;
   timeoutMs?: number;
+  /** cancelled through IoUring.cancel(): ECANCELED, not the linked timeout's ETIMEDOUT */
+  cancelled?: boolean;
   fd?: number;
+  tag?: number;
 }
 
 export const noop = () => {};
 
 export class Requests {
-  /** null once the IoUring is closed */
+  /** null once the IoUring is closed (its requests may still be completing) */
   ring: NativeRing | null;
   onBatch: ((batch: CqeBatch) => void) | null = null;
-  readonly byPromise = new WeakMap<Promise<unknown>, number>();
+  readonly #byPromise = new WeakMap<Promise<unknown>, Pending>();
   readonly #pending: Array<Pending | undefined> = [];
   readonly #free: number[] = [];
   readonly #tags: Uint32Array;
@@ -108,13 +111,16 @@ export class Requests {
   }
 
   #error(p: Pending, err: number): Error {
-    if (err === errno.ECANCELED && p.timeoutMs !== undefined) {
+    // close() cancelled it: a blocking read interrupted in an io-wq worker reports EINTR.
+    if (this.ring === null && (err === errno.ECANCELED || err === errno.EINTR)) {
+      return errnoError(errno.ECANCELED, p.syscall, "IoUring closed");
+    }
+    if (err === errno.ECANCELED && p.timeoutMs !== undefined && p.cancelled !== true) {
       return errnoError(errno.ETIMEDOUT, p.syscall, `linked timeout of ${p.timeoutMs} ms expired`);
     }
     if (err === errno.EOPNOTSUPP && this.#iopoll && p.fd !== undefined) {
       return errnoError(err, p.syscall, iopollCause(p.fd));
     }
-    if (err === errno.ECANCELED && this.ring === null) return errnoError(err, p.syscall, "IoUring closed");
     return errnoError(err, p.syscall);
   }
 
@@ -155,14 +161,15 @@ export class Requests {
     if (timeoutMs !== undefined) p.timeoutMs = timeoutMs;
     const idx = this.alloc(p);
     const tag = TRACKED + idx;
-    const r = ring.prep(opcode, fd, buffer, bufOffset, len, off, opFlags, sqeFlags | (timeoutMs !== undefined ? IOSQE_IO_LINK : 0), 0, bufIndex, tag, extra, a, b);
+    p.tag = tag;
+    // The linked timeout gets its own slot (its CQE arrives separately); native code queues both
+    // SQEs or neither.
+    const tidx = timeoutMs === undefined ? -1 : this.alloc({ multishot: false, syscall: "io_uring link_timeout", resolve: noop, reject: noop });
+    const r = ring.prep(opcode, fd, buffer, bufOffset, len, off, opFlags, sqeFlags, 0, bufIndex, tag, extra, a, b, timeoutMs ?? -1, TRACKED + tidx);
     if (r < 0) {
       this.release(idx);
+      if (tidx >= 0) this.release(tidx);
       return Promise.reject(errnoError(-r, syscall));
-    }
-    if (timeoutMs !== undefined) {
-      const tidx = this.alloc({ multishot: false, syscall: "io_uring link_timeout", resolve: noop, reject: noop });
-      ring.prep(IORING_OP.LINK_TIMEOUT, -1, null, 0, 0, 0, 0, 0, 0, 0, TRACKED + tidx, EXTRA.timespec, timeoutMs);
     }
     if (signal !== undefined) {
       p.signal = signal;
@@ -172,18 +179,35 @@ export class Requests {
       };
       signal.addEventListener("abort", p.onAbort, { once: true });
     }
-    this.byPromise.set(promise, tag);
+    this.#byPromise.set(promise, p);
     return promise;
   }
 
+  /** The request behind a Promise an op returned: `undefined` when this ring did not make it. */
+  requestOf(promise: Promise<unknown>): Pending | undefined {
+    return this.#byPromise.get(promise);
+  }
+
+  /** `promise` (e.g. timeout()'s wrapper) settles with `p`: cancel(promise) finds it. */
+  alias(promise: Promise<unknown>, of: Promise<unknown>): void {
+    const p = this.#byPromise.get(of);
+    if (p !== undefined) this.#byPromise.set(promise, p);
+  }
+
+  /** True while `p` has not settled (its slot was not released or reused). */
+  isPending(p: Pending): boolean {
+    return p.tag !== undefined && this.#pending[p.tag - TRACKED] === p;
+  }
+
+  /** Fire-and-forget IORING_OP_ASYNC_CANCEL of one tracked request (abort, multishot stop). */
   cancelTag(tag: number): void {
     const ring = this.ring;
     if (ring === null) return;
     const idx = this.alloc({ multishot: false, syscall: "io_uring async_cancel", resolve: noop, reject: noop });
-    ring.prep(IORING_OP.ASYNC_CANCEL, -1, null, 0, 0, 0, 0, 0, 0, 0, TRACKED + idx, EXTRA.userData, tag);
+    if (ring.prep(IORING_OP.ASYNC_CANCEL, -1, null, 0, 0, 0, 0, 0, 0, 0, TRACKED + idx, EXTRA.userData, tag) < 0) this.release(idx);
   }
 
-  /** After the native ring is closed: every request still pending ends with ECANCELED. */
+  /** After the native ring released everything: a request still pending (none should be) ends with ECANCELED. */
   cancelAll(): void {
     for (let i = 0; i < this.#pending.length; i++) {
       const p = this.#pending[i];

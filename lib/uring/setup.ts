@@ -99,8 +99,9 @@ export function openRing(options: IoUringOptions): OpenedRing {
       ring = create(flags);
       break;
     } catch (err) {
-      const e = err as { errno?: number; code?: string };
+      const e = err as { errno?: number; code?: string; syscall?: string };
       const errnoValue = -(e.errno ?? 0);
+      if (e.syscall !== "io_uring_setup") throw err; // e.g. eventfd: EMFILE
       if (e.code !== "EINVAL") {
         throw errnoError(errnoValue, "io_uring_setup", setupErrorCause(errnoValue, readSetupContext()));
       }
@@ -119,7 +120,9 @@ export function openRing(options: IoUringOptions): OpenedRing {
       }
     }
   }
-  const [gotFlags, features, sqEntries, cqGot] = ring.params();
+  const params = ring.params();
+  if (typeof params === "number") throw errnoError(-params, "io_uring_setup");
+  const [gotFlags, features, sqEntries, cqGot] = params;
   return {
     ring,
     setup: { flags: flagNames(gotFlags), features: featureNames(features), sqEntries, cqEntries: cqGot, dropped },

@@ -10,7 +10,7 @@ import {
   type CqeBatch,
 } from "ringpoll";
 import { Fds } from "./helpers.js";
-import { Rings, configs } from "./uring-configs.js";
+import { Rings, eachConfig } from "./uring-configs.js";
 
 const fds = new Fds();
 const rings = new Rings();
@@ -19,7 +19,7 @@ afterEach(() => {
   fds.closeAll();
 });
 
-describe.each(configs)("batch API [%s]", (_name, options) => {
+eachConfig("batch API", (options) => {
   it("queues many SQEs in one call and hands CQEs over in batches of typed arrays", async () => {
     const ring = rings.open({ ...options, batchSize: 256 });
     const batch = new SqeBatch(3000);

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { EPOLLIN, IoUring, sys } from "ringpoll";
 import { Fds } from "./helpers.js";
-import { Rings, configs } from "./uring-configs.js";
+import { Rings, eachConfig } from "./uring-configs.js";
 
 const fds = new Fds();
 const rings = new Rings();
@@ -21,7 +21,7 @@ function file(name: string, content: string | Buffer, flags = "r+"): number {
   return fds.track(openSync(path, flags));
 }
 
-describe.each(configs)("IoUring [%s]", (_name, options) => {
+eachConfig("IoUring", (options) => {
   it("reports what the kernel granted", () => {
     const ring = rings.open(options);
     expect(ring.setup.sqEntries).toBe(256);
