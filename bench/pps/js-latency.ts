@@ -40,7 +40,7 @@ export async function coalesceLatencyUs(coalesce: CoalesceOptions | null, count 
     return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: us[us.length - 1]! };
   } finally {
     ring.onCompletions(null);
-    ring.close();
+    await ring.close();
     sys.close(tx);
     sys.close(rx);
   }

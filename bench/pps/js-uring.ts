@@ -46,9 +46,9 @@ export function startJsUring(fds: number[], counter: Uint32Array, size: number, 
   });
   return {
     stop: async () => {
-      // close() reaps the cancelled requests; they must not be re-armed.
+      // close() reaps the cancelled requests; they must not be re-armed. The sockets go after.
       ring.onCompletions(null);
-      ring.close();
+      await ring.close();
       for (const fd of fds) sys.close(fd);
     },
     totals: () => {
