@@ -75,7 +75,29 @@ export interface IopsOptions {
   seconds: number;
 }
 
+export interface TcpRrOptions {
+  host: string;
+  port: number;
+  connections: number;
+  size: number;
+  warmup: number;
+  seconds: number;
+  /** CPU of the client thread (-1: unpinned) */
+  cpu: number;
+}
+
+/** The tcp-rr client's figures for the measured window (latency of each transaction). */
+export interface TcpRrWindow {
+  transactions: number;
+  seconds: number;
+  p50Us: number;
+  p99Us: number;
+  p999Us: number;
+  maxUs: number;
+}
+
 export interface NativeBench {
+  tcpRr(options: TcpRrOptions): Promise<TcpRrWindow>;
   pps(options: PpsOptions): Promise<NativeWindow>;
   udpRr(options: RrOptions): Promise<NativeWindow>;
   iops(options: IopsOptions): Promise<NativeWindow>;

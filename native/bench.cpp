@@ -9,6 +9,7 @@
 
 #include "bench_cpu.hpp"
 #include "bench_iops.hpp"
+#include "bench_tcp_rr.hpp"
 #include "bench_udp.hpp"
 #include "errors.hpp"
 
@@ -203,6 +204,35 @@ Napi::Value Iops(const Napi::CallbackInfo& info) {
   return w->Promise();
 }
 
+// tcpRr({ host, port, connections, size, warmup, seconds, cpu }) -> Promise of the client's figures
+Napi::Value TcpRr(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto cfg = std::make_shared<TcpRrConfig>();
+  cfg->host = Str(o, "host");
+  cfg->port = Int(o, "port", 0);
+  cfg->connections = Int(o, "connections", 1);
+  cfg->size = Int(o, "size", 64);
+  cfg->warmup = Num(o, "warmup", 0.5);
+  cfg->seconds = Num(o, "seconds", 2);
+  cfg->cpu = Int(o, "cpu", -1);
+  auto result = std::make_shared<TcpRrResult>();
+  auto* w = new Worker(
+      env, [cfg, result](Failure& f) { *result = RunTcpRrClient(*cfg, f); },
+      [result](Napi::Env e) {
+        Napi::Object r = Napi::Object::New(e);
+        r.Set("transactions", Napi::Number::New(e, static_cast<double>(result->transactions)));
+        r.Set("seconds", Napi::Number::New(e, result->seconds));
+        r.Set("p50Us", Napi::Number::New(e, result->p50Us));
+        r.Set("p99Us", Napi::Number::New(e, result->p99Us));
+        r.Set("p999Us", Napi::Number::New(e, result->p999Us));
+        r.Set("maxUs", Napi::Number::New(e, result->maxUs));
+        return r;
+      });
+  w->Queue();
+  return w->Promise();
+}
+
 // openReceivers({ netns, host, flows, port, rcvbuf }) -> Int32Array of bound nonblocking UDP fds.
 Napi::Value OpenReceivers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -236,6 +266,7 @@ Napi::Object BenchInit(Napi::Env env) {
   o.Set("pps", Napi::Function::New<Pps>(env, "pps"));
   o.Set("udpRr", Napi::Function::New<UdpRr>(env, "udpRr"));
   o.Set("iops", Napi::Function::New<Iops>(env, "iops"));
+  o.Set("tcpRr", Napi::Function::New<TcpRr>(env, "tcpRr"));
   o.Set("openReceivers", Napi::Function::New<OpenReceivers>(env, "openReceivers"));
   o.Set("threadCpuNs", Napi::Function::New<ThreadCpu>(env, "threadCpuNs"));
   o.Set("setAffinity", Napi::Function::New<SetAffinity>(env, "setAffinity"));

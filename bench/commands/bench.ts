@@ -8,6 +8,8 @@ import { HTTP_SERVERS, type HttpServerName } from "../http/servers.js";
 import { straceMissing } from "../http/syscalls.js";
 import { formatHttpTable } from "../http/table.js";
 import { wrkMissing } from "../http/wrk.js";
+import { runTcpRr } from "../tcp-rr/run.js";
+import { TCP_RR_SERVERS, type TcpRrServerName } from "../tcp-rr/server.js";
 import { IOPS_ENGINES, fioAvailable, runIops, type IopsEngine } from "../iops/run.js";
 import { createNetnsPair, netnsAvailable, type NetnsPair } from "../netns.js";
 import { progressBar } from "../progress.js";
@@ -307,6 +309,27 @@ async function http(opts: HttpFlags): Promise<void> {
   console.log(`\nresults: ${path}`);
 }
 
+interface TcpRrFlags extends Common {
+  servers: TcpRrServerName[];
+  connections: number[];
+  size: number[];
+  cpuClient: number[];
+  cpuServer: number;
+}
+
+async function tcpRr(opts: TcpRrFlags): Promise<void> {
+  if (opts.cpuClient.includes(opts.cpuServer)) throw new BadInput(`--cpu-client and --cpu-server share CPU ${opts.cpuServer}`);
+  const cases = opts.connections.flatMap((connections) => opts.size.map((size) => ({ connections, size })));
+  const bar = progressBar(opts.progress);
+  const results = await runTcpRr(
+    { servers: opts.servers, cases, duration: opts.duration, warmup: opts.warmup, runs: opts.runs, cpuClient: opts.cpuClient[0] ?? -1, cpuServer: opts.cpuServer, host: "127.0.0.1" },
+    bar.update,
+  ).finally(() => bar.stop());
+  const path = writeResults("tcp-rr", results, opts, { sender: opts.cpuClient, receiver: opts.cpuServer }, 1);
+  console.log(formatHttpTable(results, "node"));
+  console.log(`\nresults: ${path}`);
+}
+
 export function registerBench(program: Command): void {
   // `bench` has options of its own (the default run) and subcommands with the same option names:
   // options after a subcommand name must go to the subcommand.
@@ -359,4 +382,13 @@ export function registerBench(program: Command): void {
     .option("--cpu-server <cpu>", "CPU for the server process (-1 = unpinned)", integer("--cpu-server", -1, nproc - 1), DEFAULT_RECEIVER_CPU)
     .option("--syscalls", "after the runs, one window per server and case under strace -c: syscalls per request (not timed)")
     .action((opts: HttpFlags) => guarded(() => http(opts)));
+
+  const sizes = (flag: string) => (t: string) => t.split(",").map((c) => integer(flag, 1, 1 << 20)(c.trim()));
+  common(bench.command("tcp-rr").description("neper-style tcp_rr against echo servers: node:net, ringpoll/net Duplex on io_uring and epoll, the batch handler"), 2, 3)
+    .option("--servers <list>", `comma-separated: ${TCP_RR_SERVERS.join(", ")}`, list("--servers", TCP_RR_SERVERS), [...TCP_RR_SERVERS])
+    .option("--connections <list>", "connections, one request outstanding each, comma-separated", sizes("--connections"), [1, 64, 512])
+    .option("--size <list>", "request and response bytes, comma-separated", sizes("--size"), [64, 4096])
+    .option("--cpu-client <cpu>", "CPU for the client thread", cpuList("--cpu-client"), DEFAULT_SENDER_CPU)
+    .option("--cpu-server <cpu>", "CPU for the server process (-1 = unpinned)", integer("--cpu-server", -1, nproc - 1), DEFAULT_RECEIVER_CPU)
+    .action((opts: TcpRrFlags) => guarded(() => tcpRr(opts)));
 }

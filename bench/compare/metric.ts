@@ -5,7 +5,7 @@ export type MetricName = "pps" | "tps" | "iops" | "cpuNsPerPacket";
 export const METRICS: readonly MetricName[] = ["pps", "tps", "iops", "cpuNsPerPacket"];
 
 // http: requests per second are its transactions per second.
-const HEADLINE: Record<Scenario, MetricName> = { pps: "pps", "udp-rr": "tps", iops: "iops", http: "tps" };
+const HEADLINE: Record<Scenario, MetricName> = { pps: "pps", "udp-rr": "tps", iops: "iops", http: "tps", "tcp-rr": "tps" };
 
 export function headlineMetric(scenario: string): MetricName {
   return HEADLINE[scenario as Scenario] ?? "pps";

@@ -36,8 +36,8 @@ export interface HttpParams {
   syscalls: boolean;
 }
 
-interface ServerProcess {
-  name: HttpServerName;
+export interface ServerProcess<N extends string = HttpServerName> {
+  name: N;
   child: ChildProcessByStdio<Writable, Readable, null>;
   port: number;
   backend: string;
@@ -45,8 +45,9 @@ interface ServerProcess {
 
 const serverScript = fileURLToPath(new URL("./server.js", import.meta.url));
 
-async function startServer(name: HttpServerName, cpu: number, host: string): Promise<ServerProcess> {
-  const argv = [process.execPath, serverScript, name, host];
+/** Starts `script` (default: the HTTP bench's server) as `name`, pinned to `cpu`; it prints { port, backend }. */
+export async function startServer<N extends string = HttpServerName>(name: N, cpu: number, host: string, script = serverScript): Promise<ServerProcess<N>> {
+  const argv = [process.execPath, script, name, host];
   const [cmd, ...args] = cpu >= 0 ? ["taskset", "-c", String(cpu), ...argv] : argv;
   const child = spawn(cmd!, args, { stdio: ["pipe", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
@@ -59,7 +60,7 @@ async function startServer(name: HttpServerName, cpu: number, host: string): Pro
   return { name, child, port, backend };
 }
 
-async function stopServer(s: ServerProcess): Promise<void> {
+export async function stopServer(s: ServerProcess<string>): Promise<void> {
   if (s.child.exitCode !== null) return;
   const exited = once(s.child, "exit");
   s.child.stdin.end();

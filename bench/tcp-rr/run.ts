@@ -1,0 +1,81 @@
+// The tcp-rr scenario: each echo server in its own process, the native client (one pinned thread,
+// N connections with one request outstanding each) against each in turn (A B C A B C per case).
+// Server CPU and RSS come from /proc for the measured window.
+import { fileURLToPath } from "node:url";
+import { engine } from "../engine.js";
+import { processCpuNs, processRssKiB } from "../http/proc.js";
+import { startServer, stopServer, type ServerProcess } from "../http/run.js";
+import type { Progress } from "../pps/run.js";
+import { summarize } from "../pps/run.js";
+import type { Run, ScenarioResult } from "../schema.js";
+import type { TcpRrServerName } from "./server.js";
+
+export interface TcpRrCase {
+  connections: number;
+  size: number;
+}
+
+export interface TcpRrParams {
+  servers: TcpRrServerName[];
+  cases: TcpRrCase[];
+  duration: number;
+  warmup: number;
+  runs: number;
+  cpuClient: number;
+  cpuServer: number;
+  host: string;
+}
+
+const serverScript = fileURLToPath(new URL("./server.js", import.meta.url));
+
+export function caseParams(c: TcpRrCase, p: TcpRrParams): Record<string, number | string> {
+  // mode/body keep the http table's layout (bench/http/table.ts)
+  return { mode: "rr", connections: c.connections, body: c.size, duration: p.duration };
+}
+
+export async function runTcpRr(p: TcpRrParams, progress: Progress): Promise<ScenarioResult[]> {
+  const servers: Array<ServerProcess<TcpRrServerName>> = [];
+  try {
+    for (const name of p.servers) servers.push(await startServer(name, p.cpuServer, p.host, serverScript));
+    const total = p.runs * p.cases.length * servers.length;
+    let done = 0;
+    const runs = new Map<string, Run[]>();
+    const key = (c: TcpRrCase, s: string) => `${c.connections}/${c.size}/${s}`;
+    for (let round = 0; round < p.runs; round++) {
+      for (const [ci, c] of p.cases.entries()) {
+        for (const [i, s] of servers.entries()) {
+          progress(done, total, `${s.name} c=${c.connections} ${c.size} B round ${round + 1}/${p.runs}`);
+          const pid = s.child.pid!;
+          let cpuBefore = 0;
+          // the warmup is inside the client's run: read the server's CPU when it ends
+          const timer = setTimeout(() => (cpuBefore = processCpuNs(pid)), p.warmup * 1000);
+          const r = await engine.tcpRr({ host: p.host, port: s.port, connections: c.connections, size: c.size, warmup: p.warmup, seconds: p.duration, cpu: p.cpuClient });
+          clearTimeout(timer);
+          const cpuNs = processCpuNs(pid) - cpuBefore;
+          const run: Run = {
+            round,
+            slot: ci * servers.length + i,
+            tps: r.transactions / r.seconds,
+            packets: r.transactions,
+            seconds: r.seconds,
+            cpuNsPerPacket: r.transactions > 0 ? cpuNs / r.transactions : null,
+            receiverBusy: cpuNs / (r.seconds * 1e9),
+            kernel: null,
+            extra: { p50Us: r.p50Us, p99Us: r.p99Us, p999Us: r.p999Us, maxUs: r.maxUs, rssKiB: processRssKiB(pid).rss, backend: s.backend },
+          };
+          const k = key(c, s.name);
+          runs.set(k, [...(runs.get(k) ?? []), run]);
+          progress(++done, total, s.name);
+        }
+      }
+    }
+    return p.cases.flatMap((c) =>
+      servers.map((s) => {
+        const r = runs.get(key(c, s.name))!;
+        return { scenario: "tcp-rr" as const, receiver: s.name, params: caseParams(c, p), runs: r, summary: summarize(r, "tps") };
+      }),
+    );
+  } finally {
+    await Promise.all(servers.map(stopServer));
+  }
+}

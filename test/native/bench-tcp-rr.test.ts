@@ -1,0 +1,28 @@
+// `ringpoll bench tcp-rr`: every server answers every request of every case (whole responses at
+// sizes that arrive in pieces) and the result file loads. No timing assertions.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, describe, expect, it } from "vitest";
+
+const dist = (p: string): string => fileURLToPath(new URL(`../../dist/${p}`, import.meta.url));
+const { loadResultFile } = (await import(dist("bench/compare/input.js"))) as typeof import("../../bench/compare/input.js");
+const tmp = mkdtempSync(join(tmpdir(), "ringpoll-tcp-rr-test-"));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("bench tcp-rr", () => {
+  it("runs the native client against every server, one request outstanding per connection", { timeout: 120_000 }, () => {
+    const out = join(tmp, "rr.json");
+    const args = ["bench", "tcp-rr", "--connections", "8", "--size", "64,65536", "--duration", "0.3", "--warmup", "0.1", "--runs", "1", "--cpu-client", "0", "--cpu-server", "1", "--out", out];
+    const r = spawnSync(process.execPath, [dist("bench/cli.js"), ...args], { encoding: "utf8", timeout: 110_000, cwd: tmp });
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.status).toBe(0);
+    const { data: file } = loadResultFile(out);
+    expect(file.results.map((x) => `${x.receiver} ${x.params.body}`).sort()).toEqual(
+      ["batch-io_uring", "duplex-epoll", "duplex-io_uring", "node"].flatMap((s) => [`${s} 64`, `${s} 65536`]).sort(),
+    );
+    for (const res of file.results) expect(res.runs[0]!.packets).toBeGreaterThan(0);
+  });
+});
