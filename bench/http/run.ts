@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import type { Progress } from "../pps/run.js";
 import { summarize } from "../pps/run.js";
 import type { Run, ScenarioResult } from "../schema.js";
-import { processCpuNs, processRssKiB } from "./proc.js";
+import { processCpuNs, processRssKiB, processUserSysNs } from "./proc.js";
 import type { HttpServerName } from "./servers.js";
 import { countSyscalls } from "./syscalls.js";
 import { runWrk, type WrkResult } from "./wrk.js";
@@ -77,7 +77,7 @@ export function caseParams(c: HttpCase, p: HttpParams): Record<string, number | 
   return { mode: c.mode, connections: c.connections, body: c.body, duration: p.duration, wrkThreads: Math.min(p.wrkThreads, c.connections) };
 }
 
-function toRun(w: WrkResult, cpuNs: number, rssKiB: number, round: number, backend: string): Run {
+function toRun(w: WrkResult, cpuNs: number, userSys: { user: number; sys: number }, rssKiB: number, round: number, backend: string): Run {
   const errors = w.errors.connect + w.errors.read + w.errors.write + w.errors.timeout;
   return {
     round,
@@ -94,6 +94,9 @@ function toRun(w: WrkResult, cpuNs: number, rssKiB: number, round: number, backe
       p999Us: w.latencyUs.p999,
       maxUs: w.latencyUs.max,
       meanUs: w.latencyUs.mean,
+      // where the server's time goes: user space (JS, node:http, V8) or the kernel
+      userNsPerRequest: w.requests > 0 ? Math.round(userSys.user / w.requests) : null,
+      sysNsPerRequest: w.requests > 0 ? Math.round(userSys.sys / w.requests) : null,
       rssKiB,
       bytes: w.bytes,
       socketErrors: errors,
@@ -128,10 +131,14 @@ export async function runHttp(p: HttpParams, progress: Progress): Promise<Scenar
           progress(done, total, `${s.name} ${c.mode} c=${c.connections} ${c.body} B round ${round + 1}/${p.runs}`);
           const load = { url: `http://${p.host}:${s.port}${path(c.body)}`, connections: c.connections, threads: p.wrkThreads, close: c.mode === "close", cpus: p.cpuClient };
           if (p.warmup > 0) await runWrk({ ...load, seconds: p.warmup });
-          const cpuBefore = processCpuNs(s.child.pid!);
+          const pid = s.child.pid!;
+          const cpuBefore = processCpuNs(pid);
+          const usBefore = processUserSysNs(pid);
           const w = await runWrk({ ...load, seconds: p.duration });
-          const cpuNs = processCpuNs(s.child.pid!) - cpuBefore;
-          const run = { ...toRun(w, cpuNs, processRssKiB(s.child.pid!).rss, round, s.backend), slot: ci * servers.length + i };
+          const cpuNs = processCpuNs(pid) - cpuBefore;
+          const usAfter = processUserSysNs(pid);
+          const userSys = { user: usAfter.user - usBefore.user, sys: usAfter.sys - usBefore.sys };
+          const run = { ...toRun(w, cpuNs, userSys, processRssKiB(pid).rss, round, s.backend), slot: ci * servers.length + i };
           const k = key(c, s.name);
           runs.set(k, [...(runs.get(k) ?? []), run]);
           progress(++done, total, s.name);

@@ -16,8 +16,18 @@ function ratio(a: number | null, b: number | null): string {
   return a === null || b === null || b === 0 ? "–" : (a / b).toFixed(2);
 }
 
+/** The kernel's share of the server's CPU time (system / (user + system)), median over runs. */
+function kernelShare(runs: Run[]): string {
+  const share = med(runs, (x) => {
+    const u = x.extra?.userNsPerRequest;
+    const k = x.extra?.sysNsPerRequest;
+    return typeof u === "number" && typeof k === "number" && u + k > 0 ? k / (u + k) : null;
+  });
+  return share === null ? "–" : `${(share * 100).toFixed(0)} %`;
+}
+
 export function formatHttpTable(results: ScenarioResult[], baseline: string): string {
-  const head = ["server", "req/s", "cv", "min–max", `× ${baseline}`, "p50", "p99", `p99 × ${baseline}`, "cpu/req", `cpu × ${baseline}`, "busy", "rss", "errors", "sys/req"];
+  const head = ["server", "req/s", "cv", "min–max", `× ${baseline}`, "p50", "p99", `p99 × ${baseline}`, "cpu/req", `cpu × ${baseline}`, "kernel", "busy", "rss", "errors", "sys/req"];
   const blocks: string[][][] = [];
   const groups = new Map<string, ScenarioResult[]>();
   for (const r of results) {
@@ -49,6 +59,7 @@ export function formatHttpTable(results: ScenarioResult[], baseline: string): st
         ratio(p99, baseP99),
         cpu === null ? "–" : us(cpu / 1000),
         ratio(cpu, baseCpu),
+        kernelShare(r.runs),
         busy === null ? "–" : `${(busy * 100).toFixed(0)} %`,
         rss === null ? "–" : `${(rss / 1024).toFixed(0)} MiB`,
         String(errors),
