@@ -37,6 +37,9 @@ constexpr Op kOps[] = {
     {IORING_OP_ACCEPT, 0},  // no peer address: addr and off (an addrlen pointer) stay 0
     {IORING_OP_POLL_ADD, kLenValue},
     {IORING_OP_FSYNC, kPosition | kLenValue},
+    // keyed by fd (IORING_ASYNC_CANCEL_FD) or by a user_data value, never a pointer; len is the
+    // opcode to match with IORING_ASYNC_CANCEL_OP
+    {IORING_OP_ASYNC_CANCEL, kLenValue},
 };
 
 // IOSQE_CQE_SKIP_SUCCESS (1 << 6) is refused: a request that posts no CQE would stay in flight

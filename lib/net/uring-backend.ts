@@ -33,6 +33,7 @@ const ACCEPT = 0;
 const RECV = 1;
 const CANCEL = 2;
 const LISTENER = 0x1fffffff;
+const noop = (): void => {};
 
 export interface UringBackendOptions {
   /** provided buffers for receives: count (power of two) × size bytes */
@@ -48,6 +49,8 @@ interface Conn extends BaseConn {
   /** cancel requests in flight that name this connection's id */
   cancels: number;
   sending: boolean;
+  /** the one completion callback of this connection's sends (no closure per send) */
+  onSent: (res: number) => void;
   onClosed: (() => void) | null;
 }
 
@@ -141,8 +144,9 @@ export class UringBackend extends Connections<Conn> implements Backend {
   }
 
   #open(fd: number): void {
-    const c: Conn = { fd, recvArmed: false, paused: false, eof: false, closing: false, cancels: 0, sending: false, sends: [], shutdownPending: false, onClosed: null };
+    const c: Conn = { fd, recvArmed: false, paused: false, eof: false, closing: false, cancels: 0, sending: false, sends: [], shutdownPending: false, onSent: noop, onClosed: null };
     const id = this.add(c);
+    c.onSent = (res) => this.#onSent(id, c, res);
     if (!this.#events.accept(id)) {
       this.remove(id);
       sys.close(fd);
@@ -256,26 +260,28 @@ export class UringBackend extends Connections<Conn> implements Backend {
       return;
     }
     c.sending = true;
-    this.ring.send(c.fd, s.data, { offset: s.offset, length: s.data.byteLength - s.offset, flags: MSG_NOSIGNAL }).then(
-      (n) => {
-        s.offset += n;
-        c.sending = false;
-        // A partial send continues from where it stopped, before anything queued after it.
-        if (s.offset < s.data.byteLength && !c.closing) return this.#sendNext(id, c);
-        c.sends.shift();
-        if (!c.closing) s.cb(null);
-        // the callback may have queued (and started) the next send itself
-        if (!c.sending) this.#sendNext(id, c);
-      },
-      (err: { errno?: number }) => {
-        const e = errnoError(-(err.errno ?? -errno.EIO), "write");
-        c.sending = false;
-        // The stream is broken: every queued send fails with it.
-        const failed = c.sends.splice(0);
-        if (!c.closing) for (const f of failed) f.cb(e);
-        if (!c.sending) this.#sendNext(id, c);
-      },
-    );
+    const r = this.ring.sendWith(c.fd, s.data, s.offset, s.data.byteLength - s.offset, MSG_NOSIGNAL, c.onSent);
+    if (r < 0) queueMicrotask(() => c.onSent(r));
+  }
+
+  /** The CQE of a connection's send: continue a partial send, or complete it and start the next. */
+  #onSent(id: number, c: Conn, res: number): void {
+    c.sending = false;
+    if (res < 0) {
+      const e = errnoError(-res, "write");
+      // The stream is broken: every queued send fails with it.
+      const failed = c.sends.splice(0);
+      if (!c.closing) for (const f of failed) f.cb(e);
+    } else {
+      const s = c.sends[0]!;
+      s.offset += res;
+      // A partial send continues from where it stopped, before anything queued after it.
+      if (s.offset < s.data.byteLength && !c.closing) return this.#sendNext(id, c);
+      c.sends.shift();
+      if (!c.closing) s.cb(null);
+    }
+    // the callback may have queued (and started) the next send itself
+    if (!c.sending) this.#sendNext(id, c);
   }
 
   protected busy(c: Conn): boolean {

@@ -232,6 +232,14 @@ export class IoUring implements Disposable {
     return this.#req.op("io_uring send", IORING_OP.SEND, f, buffer, offset, length, 0, flags, sf, options);
   }
 
+  /**
+   * @internal IORING_OP_SEND whose completion goes to `onCqe(res)` instead of a Promise (the hot
+   * path of ringpoll/net; arguments are trusted). Returns 0 or -errno (then nothing was queued).
+   */
+  sendWith(fd: number, buffer: Uint8Array, offset: number, length: number, flags: number, onCqe: (res: number) => void): number {
+    return this.#req.opWith("io_uring send", IORING_OP.SEND, fd, buffer, offset, length, flags, onCqe);
+  }
+
   /** IORING_OP_RECVMSG (UDP): resolves to the bytes received and the peer's IPv4 address. */
   recvmsg(fd: Fd, buffer: Uint8Array, options?: RwOptions): Promise<{ bytes: number; address: string; port: number }> {
     const [f, sf] = fdArg(fd);

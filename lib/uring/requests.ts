@@ -183,6 +183,19 @@ export class Requests {
     return promise;
   }
 
+  /**
+   * Queue one request whose CQE goes to `onCqe` (no Promise): for callers that keep their own
+   * state per request. Returns 0 or -errno (nothing queued then).
+   */
+  opWith(syscall: string, opcode: number, fd: number, buffer: Uint8Array, offset: number, len: number, opFlags: number, onCqe: (res: number, flags: number) => void): number {
+    const ring = this.open();
+    // Completes like a multishot request whose first CQE is its last.
+    const idx = this.alloc({ multishot: true, syscall, resolve: noop, reject: noop, onCqe });
+    const r = ring.prep(opcode, fd, buffer, offset, len, 0, opFlags, 0, 0, 0, TRACKED + idx, EXTRA.none);
+    if (r < 0) this.release(idx);
+    return r;
+  }
+
   /** The request behind a Promise an op returned: `undefined` when this ring did not make it. */
   requestOf(promise: Promise<unknown>): Pending | undefined {
     return this.#byPromise.get(promise);
