@@ -1,7 +1,8 @@
 // A provided buffer ring: the kernel picks a free buffer for each received message. Buffers go
 // back to the kernel in batches (one native call per flush), never one call per packet.
-import { closedError, errnoError } from "./errors.js";
+import { closedError, errnoError, stateError } from "./errors.js";
 import type { NativeBufferRing } from "./native.js";
+import { errno } from "./uring-constants.js";
 import * as validate from "./validate.js";
 
 export interface BufferRingOptions {
@@ -11,14 +12,28 @@ export interface BufferRingOptions {
   size: number;
 }
 
+/** `bytes` of zeroed shared memory (not detachable); ENOMEM when the allocation fails. */
+export function sharedBytes(bytes: number, what: string): Uint8Array {
+  try {
+    return new Uint8Array(new SharedArrayBuffer(bytes));
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw errnoError(errno.ENOMEM, "io_uring_register_buf_ring", `cannot allocate ${bytes} bytes for ${what}`);
+  }
+}
+
 export class BufferRing {
   /** buffer group id the kernel knows this ring by (assigned by the IoUring) */
   readonly bgid: number;
   readonly count: number;
   readonly size: number;
-  /** the whole data area; buffer `bid` is bytes [bid*size, (bid+1)*size) */
+  /**
+   * The whole data area; buffer `bid` is bytes [bid*size, (bid+1)*size). A SharedArrayBuffer: it
+   * cannot be transferred or detached, so the kernel never writes into memory JS gave away.
+   */
   readonly buffer: Uint8Array;
   #native: NativeBufferRing | null;
+  readonly #onClose: (br: BufferRing) => void;
   readonly #pending: Uint16Array;
   #pendingCount = 0;
   #flushScheduled = false;
@@ -26,12 +41,13 @@ export class BufferRing {
   users = 0;
 
   /** @internal created by IoUring.createBufferRing */
-  constructor(native: NativeBufferRing, bgid: number, count: number, size: number, data: ArrayBuffer) {
+  constructor(native: NativeBufferRing, bgid: number, count: number, size: number, data: Uint8Array, onClose: (br: BufferRing) => void) {
     this.#native = native;
+    this.#onClose = onClose;
     this.bgid = bgid;
     this.count = count;
     this.size = size;
-    this.buffer = new Uint8Array(data);
+    this.buffer = data;
     this.#pending = new Uint16Array(count);
   }
 
@@ -81,14 +97,18 @@ export class BufferRing {
     this.#native = null;
   }
 
-  /** Unregister from the kernel. Refused while a multishot request selects from it. */
+  /**
+   * Unregister from the kernel; the memory is released as soon as no request that may select from
+   * it is in flight (batch-API ones included). Refused while a multishot iterator uses it.
+   */
   close(): void {
     const n = this.#native;
     if (n === null) return;
-    if (this.users > 0) throw Object.assign(new Error("BufferRing is in use by a multishot request"), { code: "ERR_RINGPOLL_INVALID_STATE" });
+    if (this.users > 0) throw stateError("BufferRing is in use by a multishot request");
     const r = n.unregister();
     if (r < 0) throw errnoError(-r, "io_uring_unregister_buf_ring");
     this.#native = null;
+    this.#onClose(this);
   }
 
   /** @internal */

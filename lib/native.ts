@@ -97,7 +97,7 @@ export interface NativeRing {
   unregisterBuffers(): number;
   registerFiles(fds: Int32Array): number;
   unregisterFiles(): number;
-  createBufferRing(count: number, size: number, bgid: number, data: ArrayBuffer): NativeBufferRing | number;
+  createBufferRing(count: number, size: number, bgid: number, data: Uint8Array): NativeBufferRing | number;
   inflight(): number;
   submits(): number;
   /** [submits, JS calls, CQEs, io_uring_enter calls, eventfd reads, empty wake-ups] */

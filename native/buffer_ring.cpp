@@ -6,7 +6,7 @@
 
 #include <cerrno>
 
-#include "errors.hpp"
+#include "ring_memory.hpp"
 
 Napi::Function BufferRing::Init(Napi::Env env) {
   return DefineClass(env, "BufferRing",
@@ -18,12 +18,13 @@ Napi::Function BufferRing::Init(Napi::Env env) {
 BufferRing::BufferRing(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BufferRing>(info) {}
 
 BufferRing::~BufferRing() {
-  // Still registered means the ring is alive and the kernel may use the buffers: the Ring holds a
-  // reference to us until it unregisters or exits, so reaching here registered cannot happen.
-  if (ring_ == nullptr) Free();
+  // RingMemory holds a reference to us while the kernel may use the buffers (registered, or
+  // requests of the group in flight), so reaching here means nothing can use them any more.
+  Free();
 }
 
-int BufferRing::Setup(io_uring* ring, unsigned count, unsigned size, unsigned bgid, Napi::ArrayBuffer data) {
+int BufferRing::Setup(io_uring* ring, RingMemory* memory, unsigned count, unsigned size, unsigned bgid,
+                      Napi::Uint8Array data) {
   entriesBytes_ = count * sizeof(io_uring_buf);
   void* mem = mmap(nullptr, entriesBytes_, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
   if (mem == MAP_FAILED) return -errno;
@@ -38,10 +39,11 @@ int BufferRing::Setup(io_uring* ring, unsigned count, unsigned size, unsigned bg
     return r;
   }
   ring_ = ring;
+  memory_ = memory;
   count_ = count;
   size_ = size;
   bgid_ = bgid;
-  data_ = static_cast<uint8_t*>(data.Data());
+  data_ = data.Data();
   dataRef_ = Napi::Persistent(data);
   io_uring_buf_ring_init(entries_);
   int mask = io_uring_buf_ring_mask(count);
@@ -70,11 +72,16 @@ Napi::Value BufferRing::Recycle(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, 0);
 }
 
+// unregister() -> 0 or -errno. The kernel stops selecting from the group at once, but a request
+// that already took a buffer may still write into it: RingMemory keeps the data until the
+// group's requests have completed.
 Napi::Value BufferRing::Unregister(const Napi::CallbackInfo& info) {
   if (ring_ == nullptr) return Napi::Number::New(info.Env(), 0);
   int r = io_uring_unregister_buf_ring(ring_, static_cast<int>(bgid_));
   if (r < 0) return Napi::Number::New(info.Env(), r);
-  Detach();
+  ring_ = nullptr;
+  UnmapEntries();
+  if (memory_ != nullptr) memory_->Retired();
   return Napi::Number::New(info.Env(), 0);
 }
 
@@ -96,14 +103,33 @@ Napi::Value BufferRing::Available(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, static_cast<uint16_t>(tail - status.head));
 }
 
+void BufferRing::Release() {
+  memory_ = nullptr;
+  Free();
+}
+
 void BufferRing::Detach(bool teardown) {
   ring_ = nullptr;
+  memory_ = nullptr;
   Free(teardown);
 }
 
-void BufferRing::Free(bool teardown) {
+void BufferRing::Abandon() {
+  ring_ = nullptr;
+  memory_ = nullptr;
+  entries_ = nullptr;
+  data_ = nullptr;
+  if (!dataRef_.IsEmpty()) dataRef_.SuppressDestruct();
+  abandoned_ = true;
+}
+
+void BufferRing::UnmapEntries() {
   if (entries_ != nullptr) munmap(entries_, entriesBytes_);
   entries_ = nullptr;
+}
+
+void BufferRing::Free(bool teardown) {
+  UnmapEntries();
   data_ = nullptr;
   if (teardown) {
     dataRef_.SuppressDestruct();

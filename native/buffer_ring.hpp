@@ -1,35 +1,46 @@
 // BufferRing: a provided-buffer ring (IORING_REGISTER_PBUF_RING) the kernel picks receive buffers
-// from. The data area is a JS ArrayBuffer held by native code until the ring is unregistered, so the
-// kernel never writes into memory JS could free; JS reads it in place (lease) or copies.
+// from. The data area is a view of a SharedArrayBuffer (JS cannot detach or transfer it away),
+// held by native code until no request that may select from it is in flight (RingMemory); JS reads
+// it in place (lease) or copies.
 #pragma once
 #include <napi.h>
 
 #include "uring_compat.hpp"
 
+class RingMemory;
+
 class BufferRing : public Napi::ObjectWrap<BufferRing> {
  public:
   static Napi::Function Init(Napi::Env env);
-  // Created only by Ring.createBufferRing (constructor kept in Addon), which then calls Setup.
+  // Created only by RingMemory (constructor kept in Addon), which then calls Setup.
   explicit BufferRing(const Napi::CallbackInfo& info);
   ~BufferRing() override;
 
   // Registers `count` (power of two) buffers of `size` bytes from `data` as group `bgid`; 0 or -errno.
-  int Setup(io_uring* ring, unsigned count, unsigned size, unsigned bgid, Napi::ArrayBuffer data);
+  int Setup(io_uring* ring, RingMemory* memory, unsigned count, unsigned size, unsigned bgid, Napi::Uint8Array data);
+  unsigned Bgid() const { return bgid_; }
+  bool Registered() const { return ring_ != nullptr; }
+  // Unregistered and no request of the group in flight: drop the data.
+  void Release();
   // The ring is gone (exit unregisters it): free the entries, drop the data (not at env teardown,
   // where no napi call may run and the env drops its references itself).
   void Detach(bool teardown = false);
+  // The ring is gone while the kernel may still write: keep the data and entries forever.
+  void Abandon();
 
  private:
   Napi::Value Recycle(const Napi::CallbackInfo& info);
   Napi::Value Unregister(const Napi::CallbackInfo& info);
   Napi::Value Available(const Napi::CallbackInfo& info);
+  void UnmapEntries();
   void Free(bool teardown = false);
 
   io_uring* ring_ = nullptr;
+  RingMemory* memory_ = nullptr;
   io_uring_buf_ring* entries_ = nullptr;
   size_t entriesBytes_ = 0;
   uint8_t* data_ = nullptr;
-  Napi::Reference<Napi::ArrayBuffer> dataRef_;
+  Napi::Reference<Napi::Uint8Array> dataRef_;
   unsigned count_ = 0;
   unsigned size_ = 0;
   unsigned bgid_ = 0;

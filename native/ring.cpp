@@ -259,20 +259,12 @@ void Ring::ReleaseMemory() {
       if (s.active) s.pin.SuppressDestruct();
       if (s.active) (void)s.extra.release();
     }
-    for (auto& b : registeredBuffers_) b.SuppressDestruct();
-    for (auto& b : retiredBuffers_) b.SuppressDestruct();
-    for (auto& [ref, br] : bufferRings_) ref.SuppressDestruct();
-    registeredBuffers_.clear();
-    retiredBuffers_.clear();
-    bufferRings_.clear();
+    memory_.Abandon();
     slots_.clear();
     return;
   }
-  for (auto& [ref, br] : bufferRings_) br->Detach(teardown_);
+  memory_.Clear(teardown_);
   if (teardown_) {
-    for (auto& [ref, br] : bufferRings_) ref.SuppressDestruct();
-    for (auto& b : registeredBuffers_) b.SuppressDestruct();
-    for (auto& b : retiredBuffers_) b.SuppressDestruct();
     for (auto& s : slots_) s.pin.SuppressDestruct();
     tags_.SuppressDestruct();
     res_.SuppressDestruct();
@@ -280,10 +272,6 @@ void Ring::ReleaseMemory() {
     onCompletions_.SuppressDestruct();
     onClosed_.SuppressDestruct();
   }
-  bufferRings_.clear();
-  registeredBuffers_.clear();
-  retiredBuffers_.clear();
-  iovecs_.clear();
   slots_.clear();
 }
 

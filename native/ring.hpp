@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "ring_memory.hpp"
 #include "uring_compat.hpp"
 
 class Ring;
@@ -34,6 +35,7 @@ struct Slot {
   Napi::Reference<Napi::Value> pin;  // the JS buffer the kernel may read or write
   std::unique_ptr<RequestExtra> extra;
   bool active = false;
+  uint64_t memory = 0;  // RingMemory bits: what else the request may use (a buffer group)
 };
 
 // Kernel-side resources, released once: by close(), the finalizer or the env cleanup hook.
@@ -112,10 +114,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
   RingState* state_ = nullptr;
   unsigned setupFlags_ = 0;
   std::vector<Slot> slots_;
-  std::vector<iovec> iovecs_;
-  std::vector<Napi::Reference<Napi::Value>> registeredBuffers_;
-  std::vector<Napi::Reference<Napi::Value>> retiredBuffers_;  // unregistered, maybe still in use
-  std::vector<std::pair<Napi::ObjectReference, BufferRing*>> bufferRings_;
+  RingMemory memory_;  // registered buffers and buffer rings, with their requests in flight
   Napi::Reference<Napi::Uint32Array> tags_;
   Napi::Reference<Napi::Int32Array> res_;
   Napi::Reference<Napi::Uint32Array> flags_;

@@ -206,6 +206,10 @@ Napi::Value Ring::Prep(const Napi::CallbackInfo& info) {
   sqe->ioprio = ioprio;
   sqe->buf_index = bufIndex;  // union with buf_group
   sqe->user_data = tag;
+  // A buffer group it may select from stays counted until the final CQE: in the slot of a tracked
+  // request (cancel finds it by the tag alone), in user_data otherwise.
+  uint64_t uses = memory_.Acquire((sqeFlags & IOSQE_BUFFER_SELECT) != 0 ? bufIndex : -1, false);
+  if (slot != nullptr) slot->memory = uses; else sqe->user_data |= uses;
   if (slot != nullptr) {
     if (info[2].IsTypedArray()) slot->pin = Napi::Persistent(info[2]);
     slot->active = true;
@@ -302,13 +306,13 @@ Napi::Value Ring::PrepBatch(const Napi::CallbackInfo& info) {
   uint8_t* data;
   uint64_t off;
   for (uint32_t i = 0; i < count; i++) {
-    int err = CheckBatchEntry(t.Load(i), iovecs_, &data, &off);
+    int err = CheckBatchEntry(t.Load(i), memory_.Iovecs(), &data, &off);
     if (err != 0) return Napi::Number::New(env, -err);
   }
   uint32_t done = 0;
   for (; done < count; done++) {
     BatchEntry e = t.Load(done);
-    if (CheckBatchEntry(e, iovecs_, &data, &off) != 0 || !Reserve(1)) break;
+    if (CheckBatchEntry(e, memory_.Iovecs(), &data, &off) != 0 || !Reserve(1)) break;
     io_uring_sqe* sqe = io_uring_get_sqe(&state_->ring);
     io_uring_prep_rw(e.opcode, sqe, e.fd, data, e.len, off);
     sqe->rw_flags = static_cast<int>(e.opFlags);
@@ -316,7 +320,9 @@ Napi::Value Ring::PrepBatch(const Napi::CallbackInfo& info) {
     sqe->ioprio = e.ioprio;
     sqe->buf_index = (e.sqeFlags & IOSQE_BUFFER_SELECT) != 0 ? e.bufGroup
                                                              : static_cast<uint16_t>(e.bufIndex < 0 ? 0 : e.bufIndex);
-    sqe->user_data = e.tag;
+    // What it may use (a buffer group, the registered buffers) stays counted until its final CQE.
+    bool select = (e.sqeFlags & IOSQE_BUFFER_SELECT) != 0;
+    sqe->user_data = e.tag | memory_.Acquire(select ? e.bufGroup : -1, e.bufIndex >= 0);
     ScheduleSubmit();
   }
   if (done == 0 && count > 0) return Napi::Number::New(env, -EBUSY);

@@ -34,6 +34,8 @@ void Ring::ReleaseSlot(uint32_t tag) {
   if (idx < slots_.size()) {
     // At env teardown no napi call may run; the env frees its references itself.
     if (teardown_) slots_[idx].pin.SuppressDestruct(); else slots_[idx].pin.Reset();
+    memory_.Release(slots_[idx].memory);
+    slots_[idx].memory = 0;
     slots_[idx].active = false;
   }
 }
@@ -95,9 +97,9 @@ int Ring::ReapInto(bool pollIopoll, bool coalesce) {
       if (!teardown_) {
         Unref();  // pairs with the Ref() when the first request went in flight
         if (!onCompletions_.IsEmpty()) onCompletions_.Unref();
-        retiredBuffers_.clear();
       }
     }
+    if (final) memory_.Release(cqe->user_data);
     if (cqe->user_data & kInternal) continue;
     auto tag = static_cast<uint32_t>(cqe->user_data);
     if (final && (tag & kTrackedTag) != 0) ReleaseSlot(tag);
@@ -107,6 +109,7 @@ int Ring::ReapInto(bool pollIopoll, bool coalesce) {
     n++;
   }
   io_uring_cq_advance(ring, seen);
+  memory_.Sweep();
   return static_cast<int>(n);
 }
 
@@ -121,6 +124,7 @@ int Ring::ConsumeAll() {
     if (cqe->user_data == kEventfdRead) continue;  // never counted in flight
     if ((cqe->flags & IORING_CQE_F_MORE) == 0) {
       inflight_--;
+      memory_.Release(cqe->user_data);
       auto tag = static_cast<uint32_t>(cqe->user_data);
       if ((cqe->user_data & kInternal) == 0 && (tag & kTrackedTag) != 0) ReleaseSlot(tag);
     }

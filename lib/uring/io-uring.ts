@@ -1,6 +1,6 @@
 // IoUring: one io_uring instance. Operations return Promises; SQEs queued in one loop iteration are
 // submitted together, and every CQE found is handed to JS in one call per batch.
-import { BufferRing, type BufferRingOptions } from "../buffer-ring.js";
+import { BufferRing, sharedBytes, type BufferRingOptions } from "../buffer-ring.js";
 import { closedError, errnoError, invalidArgValue, stateError } from "../errors.js";
 import { CqeBatch, SqeBatch } from "../uring-batch.js";
 import {
@@ -19,7 +19,7 @@ import {
 } from "../uring-constants.js";
 import { IORING_SETUP } from "../uring-probe.js";
 import { MultishotIterator, type Lease, type Message } from "../uring-multishot.js";
-import type { NativeRing } from "../native.js";
+import type { NativeBufferRing, NativeRing } from "../native.js";
 import * as validate from "../validate.js";
 import { fdArg, positionArg, rangeArg, type Fd, type OpOptions, type RwOptions } from "./args.js";
 import { Requests, noop } from "./requests.js";
@@ -75,8 +75,9 @@ export class IoUring implements Disposable {
   readonly #stats: IoUringStats = { submits: 0, rearms: 0, enobufs: 0, calls: 0, cqes: 0, enters: 0, eventfdReads: 0, emptyWakes: 0 };
   readonly #counters = new Float64Array(6);
   readonly #req: Requests;
-  readonly #bufferRings: BufferRing[] = [];
-  #nextBgid = 0;
+  /** open buffer rings (close() detaches them); closed ones are dropped, not kept until the ring closes */
+  #bufferRings: BufferRing[] = [];
+  readonly #createdRings = new WeakSet<BufferRing>();
   #registeredBuffers: Uint8Array[] = [];
   // Native code holds this weakly while nothing is in flight, so the IoUring can be collected.
   readonly #onNative = (n: number): void => this.#req.complete(n);
@@ -335,19 +336,29 @@ export class IoUring implements Disposable {
   /** A provided buffer ring for multishot receives; the IoUring assigns its group id. */
   createBufferRing(options: BufferRingOptions): BufferRing {
     const ring = this.#req.open();
-    validate.object("options", options);
-    validate.knownKeys("options", options, ["count", "size"]);
+    validate.options("options", options, ["count", "size"]);
     const count = validate.integer("options.count", options.count, 1, 32768);
     if ((count & (count - 1)) !== 0) throw invalidArgValue("options.count", "power of two up to 32768", count);
     const size = validate.integer("options.size", options.size, 1, 1 << 20);
-    const bgid = this.#nextBgid++;
-    const data = new ArrayBuffer(count * size);
-    const r = ring.createBufferRing(count, size, bgid, data);
+    const data = sharedBytes(count * size, `${count} buffers of ${size} bytes`);
+    const taken = new Set(this.#bufferRings.map((b) => b.bgid));
+    // The lowest group id free here; EEXIST: a closed ring of that group still waits for its requests.
+    let r: NativeBufferRing | number = -errno.EEXIST;
+    let bgid = -1;
+    while (r === -errno.EEXIST && bgid < 0xffff) {
+      bgid++;
+      if (!taken.has(bgid)) r = ring.createBufferRing(count, size, bgid, data);
+    }
     if (typeof r === "number") throw errnoError(-r, "io_uring_register_buf_ring");
-    const br = new BufferRing(r, bgid, count, size, data);
+    const br = new BufferRing(r, bgid, count, size, data, this.#forget);
     this.#bufferRings.push(br);
+    this.#createdRings.add(br);
     return br;
   }
+
+  readonly #forget = (br: BufferRing): void => {
+    this.#bufferRings = this.#bufferRings.filter((b) => b !== br);
+  };
 
   #multishot<T>(syscall: string, bufferRing: BufferRing | null, arm: (tag: number) => number, toItem: (res: number, flags: number) => T, signal: AbortSignal | undefined): MultishotIterator<T> {
     this.#req.open();
@@ -434,7 +445,8 @@ export class IoUring implements Disposable {
   }
 
   #multishotOptions(bufferRing: BufferRing, options: { lease?: boolean; signal?: AbortSignal }): { lease: boolean; signal: AbortSignal | undefined } {
-    if (!(bufferRing instanceof BufferRing) || !this.#bufferRings.includes(bufferRing)) {
+    this.#req.open();
+    if (!(bufferRing instanceof BufferRing) || !this.#createdRings.has(bufferRing)) {
       throw invalidArgValue("bufferRing", "a BufferRing created by this IoUring", bufferRing);
     }
     bufferRing.requireOpen();

@@ -41,6 +41,16 @@ export function openFdCount(): number {
 
 export const one = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
 
+/** Full garbage collections with the loop turning between them (weak references cleared). */
+export async function collect(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error("tests run with --expose-gc");
+  for (let i = 0; i < 6; i++) {
+    gc();
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 /** Resolves after the event loop has had a chance to run `turns` times. */
 export async function turns(n = 3): Promise<void> {
   for (let i = 0; i < n; i++) await new Promise((r) => setImmediate(r));
