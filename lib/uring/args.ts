@@ -19,6 +19,16 @@ export interface RwOptions extends OpOptions {
   length?: number;
 }
 
+// Option keys each kind of op takes; any other key is refused (a typo would silently do nothing).
+export const OP_KEYS = ["signal", "timeoutMs"] as const;
+export const RANGE_KEYS = [...OP_KEYS, "offset", "length"] as const;
+export const RW_KEYS = [...RANGE_KEYS, "position"] as const;
+
+/** Refuses an options object that is not one or has keys outside `keys`. */
+export function optionsArg(options: object | undefined, keys: readonly string[]): void {
+  if (options !== undefined) validate.options("options", options, keys);
+}
+
 /** A registered file: pass `{ fixed: index }` as the fd (IOSQE_FIXED_FILE). */
 export interface FixedFile {
   fixed: number;

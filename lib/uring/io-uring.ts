@@ -21,7 +21,7 @@ import { IORING_SETUP } from "../uring-probe.js";
 import { MultishotIterator, type Lease, type Message } from "../uring-multishot.js";
 import type { NativeBufferRing, NativeRing } from "../native.js";
 import * as validate from "../validate.js";
-import { fdArg, positionArg, rangeArg, type Fd, type OpOptions, type RwOptions } from "./args.js";
+import { OP_KEYS, RANGE_KEYS, RW_KEYS, fdArg, optionsArg, positionArg, rangeArg, type Fd, type OpOptions, type RwOptions } from "./args.js";
 import { Requests, noop } from "./requests.js";
 import { openRing, type IoUringOptions, type IoUringSetup } from "./setup.js";
 
@@ -139,11 +139,13 @@ export class IoUring implements Disposable {
 
   /** IORING_OP_NOP: a round trip through the ring. */
   nop(options?: OpOptions): Promise<number> {
+    optionsArg(options, OP_KEYS);
     return this.#req.op("io_uring nop", IORING_OP.NOP, -1, null, 0, 0, 0, 0, 0, options);
   }
 
   /** IORING_OP_READ into `buffer` from `position` (-1: current position). Resolves to bytes read. */
   read(fd: Fd, buffer: Uint8Array, options?: RwOptions): Promise<number> {
+    optionsArg(options, RW_KEYS);
     const [f, sf] = fdArg(fd);
     const [offset, length] = rangeArg(buffer, options);
     return this.#req.op("io_uring read", IORING_OP.READ, f, buffer, offset, length, positionArg(options), 0, sf, options);
@@ -151,6 +153,7 @@ export class IoUring implements Disposable {
 
   /** IORING_OP_WRITE from `buffer` at `position` (-1: current position). Resolves to bytes written. */
   write(fd: Fd, buffer: Uint8Array, options?: RwOptions): Promise<number> {
+    optionsArg(options, RW_KEYS);
     const [f, sf] = fdArg(fd);
     const [offset, length] = rangeArg(buffer, options);
     return this.#req.op("io_uring write", IORING_OP.WRITE, f, buffer, offset, length, positionArg(options), 0, sf, options);
@@ -175,6 +178,7 @@ export class IoUring implements Disposable {
   }
 
   #fixed(index: number, options: RwOptions | undefined): [Uint8Array, number, number] {
+    this.#req.open(); // after close() the registered buffers are gone: say closed, not "none registered"
     const i = validate.integer("bufferIndex", index, 0, Math.max(0, this.#registeredBuffers.length - 1));
     const buffer = this.#registeredBuffers[i];
     if (buffer === undefined) throw stateError("no buffers are registered (registerBuffers)");
@@ -184,6 +188,7 @@ export class IoUring implements Disposable {
 
   /** IORING_OP_READ_FIXED into registered buffer `bufferIndex`. */
   readFixed(fd: Fd, bufferIndex: number, options?: RwOptions): Promise<number> {
+    optionsArg(options, RW_KEYS);
     const [f, sf] = fdArg(fd);
     const [buffer, offset, length] = this.#fixed(bufferIndex, options);
     return this.#req.op("io_uring read_fixed", IORING_OP.READ_FIXED, f, buffer, offset, length, positionArg(options), 0, sf, options, EXTRA.none, undefined, undefined, undefined, bufferIndex);
@@ -191,6 +196,7 @@ export class IoUring implements Disposable {
 
   /** IORING_OP_WRITE_FIXED from registered buffer `bufferIndex`. */
   writeFixed(fd: Fd, bufferIndex: number, options?: RwOptions): Promise<number> {
+    optionsArg(options, RW_KEYS);
     const [f, sf] = fdArg(fd);
     const [buffer, offset, length] = this.#fixed(bufferIndex, options);
     return this.#req.op("io_uring write_fixed", IORING_OP.WRITE_FIXED, f, buffer, offset, length, positionArg(options), 0, sf, options, EXTRA.none, undefined, undefined, undefined, bufferIndex);
@@ -212,6 +218,7 @@ export class IoUring implements Disposable {
 
   /** IORING_OP_FSYNC (datasync: IORING_FSYNC_DATASYNC). */
   fsync(fd: Fd, options?: OpOptions & { datasync?: boolean }): Promise<number> {
+    optionsArg(options, [...OP_KEYS, "datasync"]);
     const [f, sf] = fdArg(fd);
     const datasync = options?.datasync === undefined ? false : validate.boolean("options.datasync", options.datasync);
     return this.#req.op("io_uring fsync", IORING_OP.FSYNC, f, null, 0, 0, 0, datasync ? IORING_FSYNC_DATASYNC : 0, sf, options);
@@ -219,6 +226,7 @@ export class IoUring implements Disposable {
 
   /** IORING_OP_RECV into `buffer`; `flags` are MSG_* flags. Resolves to bytes received. */
   recv(fd: Fd, buffer: Uint8Array, options?: RwOptions & { flags?: number }): Promise<number> {
+    optionsArg(options, [...RANGE_KEYS, "flags"]);
     const [f, sf] = fdArg(fd);
     const [offset, length] = rangeArg(buffer, options);
     const flags = options?.flags === undefined ? 0 : validate.uint32("options.flags", options.flags);
@@ -227,6 +235,7 @@ export class IoUring implements Disposable {
 
   /** IORING_OP_SEND from `buffer`. Resolves to bytes sent. */
   send(fd: Fd, buffer: Uint8Array, options?: RwOptions & { flags?: number }): Promise<number> {
+    optionsArg(options, [...RANGE_KEYS, "flags"]);
     const [f, sf] = fdArg(fd);
     const [offset, length] = rangeArg(buffer, options);
     const flags = options?.flags === undefined ? 0 : validate.uint32("options.flags", options.flags);
@@ -243,6 +252,7 @@ export class IoUring implements Disposable {
 
   /** IORING_OP_RECVMSG (UDP): resolves to the bytes received and the peer's IPv4 address. */
   recvmsg(fd: Fd, buffer: Uint8Array, options?: RwOptions): Promise<{ bytes: number; address: string; port: number }> {
+    optionsArg(options, RANGE_KEYS);
     const [f, sf] = fdArg(fd);
     const [offset, length] = rangeArg(buffer, options);
     return this.#req.op("io_uring recvmsg", IORING_OP.RECVMSG, f, buffer, offset, length, 0, 0, sf, options, EXTRA.msgRecv, undefined, undefined, (bytes, tag) => {
@@ -253,6 +263,7 @@ export class IoUring implements Disposable {
 
   /** IORING_OP_SENDMSG (UDP) to `port` at IPv4 `host`. Resolves to bytes sent. */
   sendmsg(fd: Fd, buffer: Uint8Array, port: number, host = "127.0.0.1", options?: RwOptions): Promise<number> {
+    optionsArg(options, RANGE_KEYS);
     const [f, sf] = fdArg(fd);
     const [offset, length] = rangeArg(buffer, options);
     validate.integer("port", port, 0, 65535);
@@ -262,12 +273,14 @@ export class IoUring implements Disposable {
 
   /** IORING_OP_ACCEPT: resolves to the new connection's fd (nonblocking, close-on-exec). */
   accept(fd: Fd, options?: OpOptions): Promise<number> {
+    optionsArg(options, OP_KEYS);
     const [f, sf] = fdArg(fd);
     return this.#req.op("io_uring accept", IORING_OP.ACCEPT, f, null, 0, 0, 0, 0o4000 | 0o2000000, sf, options);
   }
 
   /** IORING_OP_CONNECT to `port` at IPv4 `host`. */
   connect(fd: Fd, port: number, host = "127.0.0.1", options?: OpOptions): Promise<number> {
+    optionsArg(options, OP_KEYS);
     const [f, sf] = fdArg(fd);
     validate.integer("port", port, 0, 65535);
     if (typeof host !== "string") throw invalidArgValue("host", "IPv4 address string", host);
@@ -276,6 +289,7 @@ export class IoUring implements Disposable {
 
   /** IORING_OP_POLL_ADD: resolves to the ready mask (EPOLLIN, …) once `events` are ready. */
   pollAdd(fd: Fd, events: number, options?: OpOptions): Promise<number> {
+    optionsArg(options, OP_KEYS);
     const [f, sf] = fdArg(fd);
     const mask = validate.mask("events", events);
     return this.#req.op("io_uring poll_add", IORING_OP.POLL_ADD, f, null, 0, 0, 0, mask, sf, options);
@@ -283,6 +297,7 @@ export class IoUring implements Disposable {
 
   /** IORING_OP_TIMEOUT: resolves after `ms` milliseconds (the kernel's -ETIME is success here). */
   timeout(ms: number, options?: OpOptions): Promise<void> {
+    optionsArg(options, OP_KEYS);
     validate.integer("ms", ms, 0, validate.INT32_MAX, "non-negative integer");
     const op = this.#req.op("io_uring timeout", IORING_OP.TIMEOUT, -1, null, 0, 0, 0, 0, 0, options, EXTRA.timespec, ms);
     const done = op.then(
@@ -435,7 +450,7 @@ export class IoUring implements Disposable {
   /** Multishot IORING_OP_ACCEPT: yields each new connection's fd. */
   acceptMultishot(fd: Fd, options: { signal?: AbortSignal } = {}): MultishotIterator<number> {
     const [f, sf] = fdArg(fd);
-    validate.object("options", options);
+    validate.options("options", options, ["signal"]);
     const signal = validate.abortSignal("options.signal", options.signal);
     return this.#multishot("io_uring accept", null, (tag) =>
       this.#req.ring!.prep(IORING_OP.ACCEPT, f, null, 0, 0, 0, 0o4000 | 0o2000000, sf, IORING_ACCEPT_MULTISHOT, 0, tag, EXTRA.none),
@@ -450,8 +465,7 @@ export class IoUring implements Disposable {
       throw invalidArgValue("bufferRing", "a BufferRing created by this IoUring", bufferRing);
     }
     bufferRing.requireOpen();
-    validate.object("options", options);
-    validate.knownKeys("options", options, ["lease", "signal"]);
+    validate.options("options", options, ["lease", "signal"]);
     const lease = options.lease === undefined ? false : validate.boolean("options.lease", options.lease);
     return { lease, signal: validate.abortSignal("options.signal", options.signal) };
   }

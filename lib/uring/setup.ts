@@ -1,6 +1,6 @@
 // Setting up the ring: options, flag validation and the fallback that drops refused optional flags.
 import { release } from "node:os";
-import { errnoError, invalidArgValue } from "../errors.js";
+import { errnoError, invalidArgType, invalidArgValue } from "../errors.js";
 import { native, type NativeRing } from "../native.js";
 import { errno } from "../uring-constants.js";
 import { IORING_SETUP, featureNames, readSetupContext, setupErrorCause, type SetupFlagName } from "../uring-probe.js";
@@ -63,17 +63,23 @@ export function openRing(options: IoUringOptions): OpenedRing {
   ]);
   const entries = validate.integer("options.entries", options.entries ?? 256, 1, 32768);
   const cqEntries = validate.integer("options.cqEntries", options.cqEntries ?? 0, 0, 65536);
+  // The kernel rounds both up to powers of two and refuses a CQ smaller than the SQ.
+  if (cqEntries > 0 && pow2(cqEntries) < pow2(entries)) {
+    throw invalidArgValue("options.cqEntries", `0 (twice entries) or at least entries (${entries})`, cqEntries);
+  }
   const batchSize = validate.integer("options.batchSize", options.batchSize ?? 1024, 1, 1 << 20);
   let flags = 0;
   let sqIdle = 0;
   let sqCpu = -1;
-  if (options.sqpoll !== undefined && options.sqpoll !== false) {
+  const sqpoll: unknown = options.sqpoll;
+  if (sqpoll !== undefined && sqpoll !== false) {
+    if (sqpoll !== true && (sqpoll === null || typeof sqpoll !== "object")) throw invalidArgType("options.sqpoll", "boolean or { idleMs, cpu }", sqpoll);
     flags |= IORING_SETUP.SQPOLL;
-    if (typeof options.sqpoll === "object") {
-      validate.knownKeys("options.sqpoll", options.sqpoll, ["idleMs", "cpu"]);
-      sqIdle = validate.integer("options.sqpoll.idleMs", options.sqpoll.idleMs ?? 0, 0, validate.UINT32_MAX);
-      if (options.sqpoll.cpu !== undefined) sqCpu = validate.integer("options.sqpoll.cpu", options.sqpoll.cpu, 0, 4095);
-    } else validate.boolean("options.sqpoll", options.sqpoll);
+    if (sqpoll !== true) {
+      const sq = validate.options<{ idleMs?: number; cpu?: number }>("options.sqpoll", sqpoll, ["idleMs", "cpu"]);
+      sqIdle = validate.integer("options.sqpoll.idleMs", sq.idleMs ?? 0, 0, validate.UINT32_MAX);
+      if (sq.cpu !== undefined) sqCpu = validate.integer("options.sqpoll.cpu", sq.cpu, 0, 4095);
+    }
   }
   if (options.iopoll !== undefined && options.iopoll !== false) {
     if (options.iopoll !== true && options.iopoll !== "hybrid") throw invalidArgValue("options.iopoll", "true, false or 'hybrid'", options.iopoll);
@@ -105,6 +111,9 @@ export function openRing(options: IoUringOptions): OpenedRing {
       if (e.code !== "EINVAL") {
         throw errnoError(errnoValue, "io_uring_setup", setupErrorCause(errnoValue, readSetupContext()));
       }
+      if ((flags & IORING_SETUP.SQPOLL) !== 0 && sqCpu >= 0 && cpuRefused(sqCpu)) {
+        throw errnoError(errno.EINVAL, "io_uring_setup", `options.sqpoll.cpu ${sqCpu} refused: the SQ thread is bound only to an online CPU this process may run on`);
+      }
       const refused = refusedFlags(entries, flags, cqEntries);
       // Each flag alone is fine but not together: drop optional flags one at a time.
       const droppable = refused.length > 0 ? refused.filter((n) => OPTIONAL.includes(n)) : OPTIONAL.filter((n) => (flags & IORING_SETUP[n]) !== 0).slice(0, 1);
@@ -131,6 +140,15 @@ export function openRing(options: IoUringOptions): OpenedRing {
     res,
     flags: cqeFlags,
   };
+}
+
+function pow2(n: number): number {
+  return 2 ** Math.ceil(Math.log2(n));
+}
+
+/** The kernel refuses SQPOLL bound to this CPU (offline, absent, or outside the process's cpuset). */
+function cpuRefused(cpu: number): boolean {
+  return native.uringProbe.setup(4, IORING_SETUP.SQPOLL | IORING_SETUP.SQ_AFF, 0, cpu, 0).result === -errno.EINVAL;
 }
 
 /** Which of `flags` the kernel refuses when asked alone (with what each one requires). */
