@@ -2,6 +2,8 @@
 // handed over as typed-array views. No Promise or object per operation.
 import { IORING_OP, IOSQE_BUFFER_SELECT, TRACKED } from "./uring-constants.js";
 import { invalidArgValue, stateError } from "./errors.js";
+import { BATCH_OPCODES, BATCH_RULE, BATCH_SQE_FLAGS, batchRule } from "./uring/batch-rules.js";
+import { opcodeName } from "./uring-probe.js";
 import * as validate from "./validate.js";
 
 const FIELDS = ["bufIndex", "bufOffset", "len", "off", "opFlags", "sqeFlags", "bufGroup", "ioprio"] as const;
@@ -70,7 +72,8 @@ export class SqeBatch {
    */
   push(opcode: number, fd: number, tag: number, fields: SqeFields = {}): number {
     if (this.length === this.capacity) throw stateError(`SqeBatch is full (capacity ${this.capacity}): queue() it and clear() first`);
-    validate.integer("opcode", opcode, 0, 255);
+    const rule = batchRule(validate.integer("opcode", opcode, 0, 255));
+    if (rule === undefined) throw invalidArgValue("opcode", `an opcode the batch API allows (${ALLOWED})`, opcode);
     validate.integer("fd", fd, -1, validate.INT32_MAX, "fd, fixed-file index or -1");
     validate.integer("tag", tag, 0, TRACKED - 1);
     validate.object("fields", fields);
@@ -85,6 +88,7 @@ export class SqeBatch {
     const ioprio = fields.ioprio === undefined ? 0 : validate.integer("fields.ioprio", fields.ioprio, 0, 65535);
     // The kernel reads both from one field (sqe->buf_index / buf_group).
     if (bufGroup >= 0 && bufIndex >= 0) throw invalidArgValue("fields.bufGroup", "no bufGroup together with bufIndex", bufGroup);
+    checkRule(rule, opcode, { bufIndex, bufOffset, len, off, sqeFlags, bufGroup });
     const i = this.length++;
     this.opcode[i] = opcode;
     this.fd[i] = fd;
@@ -108,6 +112,23 @@ export class SqeBatch {
   clear(): void {
     this.length = 0;
   }
+}
+
+const ALLOWED = [...BATCH_OPCODES].map(opcodeName).join(", ");
+
+/** The fields `opcode` takes, as native/ring_batch_rules.hpp says (PrepBatch checks the same). */
+function checkRule(rule: number, opcode: number, f: Required<Omit<SqeFields, "opFlags" | "ioprio">>): void {
+  const op = opcodeName(opcode);
+  if ((f.sqeFlags & ~BATCH_SQE_FLAGS) !== 0) throw invalidArgValue("fields.sqeFlags", "IOSQE_* flags in BATCH_SQE_FLAGS", f.sqeFlags);
+  const select = f.bufGroup >= 0 || (f.sqeFlags & IOSQE_BUFFER_SELECT) !== 0;
+  if (select && (rule & BATCH_RULE.select) === 0) throw invalidArgValue("fields.bufGroup", `none: ${op} selects no buffer`, f.bufGroup);
+  if (f.bufIndex >= 0 && (rule & BATCH_RULE.data) === 0) throw invalidArgValue("fields.bufIndex", `-1: ${op} takes no data`, f.bufIndex);
+  if (f.bufIndex < 0 && (rule & BATCH_RULE.fixed) !== 0) throw invalidArgValue("fields.bufIndex", `a registered buffer index for ${op}`, f.bufIndex);
+  if (f.bufIndex < 0 && f.bufOffset !== 0) throw invalidArgValue("fields.bufOffset", "0 without bufIndex", f.bufOffset);
+  if (f.bufIndex < 0 && !select && (rule & BATCH_RULE.lenValue) === 0 && f.len !== 0) {
+    throw invalidArgValue("fields.len", "0 without bufIndex or bufGroup (no memory for the kernel)", f.len);
+  }
+  if ((rule & BATCH_RULE.position) === 0 && f.off !== 0) throw invalidArgValue("fields.off", `0: ${op} takes no file position`, f.off);
 }
 
 /** CQEs reaped in one pass; views valid until the callback returns (or the next reap()). */

@@ -233,6 +233,26 @@ describe("SqeBatch.push", () => {
     ]);
   });
 
+  it("refuses opcodes outside the allow-list and fields the opcode does not take, naming the rule", () => {
+    const batch = new SqeBatch(4);
+    const SENDMSG = 9;
+    const TIMEOUT = 11;
+    for (const op of [SENDMSG, TIMEOUT, 1 /* READV */, 255]) {
+      expect(() => batch.push(op, 0, 0)).toThrow(bad("ERR_INVALID_ARG_VALUE", "opcode"));
+    }
+    expect(() => batch.push(IORING_OP.NOP, -1, 0, { sqeFlags: 1 << 6 })).toThrow(bad("ERR_INVALID_ARG_VALUE", "fields.sqeFlags")); // CQE_SKIP_SUCCESS
+    expect(() => batch.push(IORING_OP.SEND, 0, 0, { bufGroup: 0 })).toThrow(bad("ERR_INVALID_ARG_VALUE", "fields.bufGroup"));
+    expect(() => batch.push(IORING_OP.ACCEPT, 0, 0, { bufIndex: 0 })).toThrow(bad("ERR_INVALID_ARG_VALUE", "fields.bufIndex"));
+    expect(() => batch.push(IORING_OP.READ_FIXED, 0, 0, { len: 4 })).toThrow(bad("ERR_INVALID_ARG_VALUE", "fields.bufIndex"));
+    expect(() => batch.push(IORING_OP.READ, 0, 0, { len: 4 })).toThrow(bad("ERR_INVALID_ARG_VALUE", "fields.len")); // an address of nothing
+    expect(() => batch.push(IORING_OP.ACCEPT, 0, 0, { off: 8 })).toThrow(bad("ERR_INVALID_ARG_VALUE", "fields.off")); // a second address for ACCEPT
+    expect(batch.length).toBe(0);
+    batch.push(IORING_OP.RECV, 0, 1, { bufGroup: 0, len: 64 });
+    batch.push(IORING_OP.POLL_ADD, 0, 2, { opFlags: 1 });
+    batch.push(IORING_OP.READ_FIXED, 0, 3, { bufIndex: 0, len: 4, off: 0 });
+    expect(batch.length).toBe(3);
+  });
+
   it("a full batch is an error with a code", () => {
     const batch = new SqeBatch(1);
     batch.pushNops(1);
