@@ -1,5 +1,6 @@
 // IoUring: one io_uring instance. Operations return Promises; SQEs queued in one loop iteration are
 // submitted together, and every CQE found is handed to JS in one call per batch.
+import { constants } from "node:buffer";
 import { BufferRing, sharedBytes, type BufferRingOptions } from "../buffer-ring.js";
 import { closedError, errnoError, invalidArgValue, stateError } from "../errors.js";
 import { CqeBatch, SqeBatch } from "../uring-batch.js";
@@ -60,6 +61,8 @@ function once(fn: () => void): () => void {
     fn();
   };
 }
+
+const MAX_LENGTH = constants.MAX_LENGTH;
 
 // Why queue() refused a batch (native/ring_batch_rules.hpp).
 const QUEUE_REFUSED: Record<number, string> = {
@@ -354,7 +357,9 @@ export class IoUring implements Disposable {
     validate.options("options", options, ["count", "size"]);
     const count = validate.integer("options.count", options.count, 1, 32768);
     if ((count & (count - 1)) !== 0) throw invalidArgValue("options.count", "power of two up to 32768", count);
-    const size = validate.integer("options.size", options.size, 1, 1 << 20);
+    // The data area is one Uint8Array (bufferRing.buffer).
+    const maxSize = Math.min(1 << 20, Math.floor(MAX_LENGTH / count));
+    const size = validate.integer("options.size", options.size, 1, maxSize, `integer from 1 to ${maxSize} (count × size up to ${MAX_LENGTH} bytes)`);
     const data = sharedBytes(count * size, `${count} buffers of ${size} bytes`);
     const taken = new Set(this.#bufferRings.map((b) => b.bgid));
     // The lowest group id free here; EEXIST: a closed ring of that group still waits for its requests.
