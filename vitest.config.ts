@@ -1,6 +1,6 @@
 import { defineConfig } from "vitest/config";
 
-// Two projects: "native" touches the addon and the kernel (also run under ASan+UBSan in CI),
+// Two projects: "native" touches the addons and the kernel (also run under ASan+UBSan in CI),
 // "tools" covers the bench/report side.
 export default defineConfig({
   test: {
@@ -8,8 +8,8 @@ export default defineConfig({
     poolOptions: { forks: { execArgv: ["--expose-gc"] } },
     testTimeout: 30_000,
     projects: [
-      { extends: true, test: { name: "native", include: ["test/native/**/*.test.ts"] } },
-      { extends: true, test: { name: "tools", include: ["test/tools/**/*.test.ts"] } },
+      { extends: true, test: { name: "native", include: ["packages/*/test/native/**/*.test.ts"] } },
+      { extends: true, test: { name: "tools", include: ["packages/*/test/tools/**/*.test.ts"] } },
     ],
   },
 });
