@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 
 const dist = (p: string): string => fileURLToPath(new URL(`../../dist/${p}`, import.meta.url));
-const { loadResultFile } = (await import(dist("bench/compare/input.js"))) as typeof import("../../bench/compare/input.js");
+const { loadResultFile } = (await import(dist("compare/input.js"))) as typeof import("../../src/compare/input.js");
 const tmp = mkdtempSync(join(tmpdir(), "ringpoll-tcp-rr-test-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -16,7 +16,7 @@ describe("bench tcp-rr", () => {
   it("runs the native client against every server, one request outstanding per connection", { timeout: 120_000 }, () => {
     const out = join(tmp, "rr.json");
     const args = ["bench", "tcp-rr", "--connections", "8", "--size", "64,65536", "--duration", "0.3", "--warmup", "0.1", "--runs", "1", "--cpu-client", "0", "--cpu-server", "1", "--out", out];
-    const r = spawnSync(process.execPath, [dist("bench/cli.js"), ...args], { encoding: "utf8", timeout: 110_000, cwd: tmp });
+    const r = spawnSync(process.execPath, [dist("cli.js"), ...args], { encoding: "utf8", timeout: 110_000, cwd: tmp });
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.status).toBe(0);
     const { data: file } = loadResultFile(out);
