@@ -3,16 +3,10 @@
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Epoll, IoUring } from "ringpoll";
+import { collect } from "./helpers.js";
 
 const gc = (globalThis as { gc?: () => void }).gc;
 const openFds = () => readdirSync("/proc/self/fd").length;
-
-async function collect(): Promise<void> {
-  for (let i = 0; i < 6; i++) {
-    gc!();
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe("garbage collection", () => {
   it("IoUring and Epoll dropped without close() release their fds", async () => {
