@@ -253,6 +253,7 @@ void Ring::Drain() {
 
 // Every CQE is in (or, after a failed drain, some never will be): release what the kernel used.
 void Ring::ReleaseMemory() {
+  if (teardown_) onClosed_.SuppressDestruct();  // the env frees its references itself
   if (inflight_ > 0) {
     // The kernel still owns some memory: keep it (leak) rather than free what it may write.
     for (auto& s : slots_) {
@@ -270,7 +271,6 @@ void Ring::ReleaseMemory() {
     res_.SuppressDestruct();
     flags_.SuppressDestruct();
     onCompletions_.SuppressDestruct();
-    onClosed_.SuppressDestruct();
   }
   slots_.clear();
 }

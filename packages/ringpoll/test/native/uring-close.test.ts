@@ -1,12 +1,14 @@
 // Closing and cancelling: close() never blocks the loop, requests it cancels reject with ECANCELED,
 // and cancel() reports what the kernel found (issue 16 items 2-4).
 import { execFileSync } from "node:child_process";
+import { once } from "node:events";
+import { Worker } from "node:worker_threads";
 import { mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, expect, it } from "vitest";
 import { IoUring } from "ringpoll";
-import { Fds } from "./helpers.js";
+import { Fds, openFdCount } from "./helpers.js";
 import { Rings, eachConfig } from "./uring-configs.js";
 
 const fds = new Fds();
@@ -106,4 +108,17 @@ it("await using waits for the drain", async () => {
     ring.submit();
   }
   await p;
+});
+
+it("a worker terminated while its ring drains after close() crashes nothing and leaks no fd", async () => {
+  const udp = fds.udp().fd;
+  const before = openFdCount();
+  for (let round = 0; round < 3; round++) {
+    const w = new Worker(new URL("./fixtures/worker.mjs", import.meta.url), { workerData: { mode: "closing", udp } });
+    await once(w, "message");
+    const exited = once(w, "exit");
+    await w.terminate();
+    await exited;
+  }
+  expect(openFdCount()).toBe(before);
 });

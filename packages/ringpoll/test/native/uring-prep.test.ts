@@ -73,4 +73,20 @@ describe("setup failures", () => {
       expect(JSON.parse(out)).toEqual({ code: "EMFILE", syscall: "eventfd" });
     },
   );
+
+  const sanitized = process.env.RINGPOLL_SANITIZED === "1";
+  it.skipIf(sanitized)(
+    `alignedBuffer out of memory is an ENOMEM SystemError${sanitized ? " (skipped: ASan cannot run under an address-space limit)" : ""}`,
+    () => {
+      const script = `
+        import { alignedBuffer } from "ringpoll";
+        try { alignedBuffer(2 ** 31 - 1); console.log("allocated"); }
+        catch (e) { console.log(JSON.stringify({ code: e.code, syscall: e.syscall })); }`;
+      const out = execFileSync("bash", ["-c", `ulimit -v 2500000 && exec "${process.execPath}" --input-type=module -e '${script}'`], {
+        encoding: "utf8",
+        timeout: 20_000,
+      });
+      expect(JSON.parse(out)).toEqual({ code: "ENOMEM", syscall: "posix_memalign" });
+    },
+  );
 });
