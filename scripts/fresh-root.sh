@@ -56,6 +56,14 @@ cp -a "$npm_dir" "$root/usr/local/lib/node_modules/npm"
 ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
 ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# This host's network, like resolv.conf: local CAs (an egress proxy's) join the root's bundle when
+# scripts/run installs ca-certificates; Node reads the bundle through NODE_EXTRA_CA_CERTS.
+mkdir -p "$root/usr/local/share/ca-certificates"
+cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
+host_env=()
+for v in NODE_EXTRA_CA_CERTS http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+  [ -n "${!v:-}" ] && host_env+=("$v=${!v}")
+done
 
 phase "cloning $repo ($branch)"
 # git is not in minbase and not a given on the target: clone on the host into the root.
@@ -75,6 +83,6 @@ mapfile -t commands < <(awk '/^## Quick start/{q=1} q&&/^```sh/{b=1;next} b&&/^`
 for cmd in "${commands[@]}"; do
   phase "in chroot: $cmd"
   chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin \
-    TERM=dumb CI=true LANG=C.UTF-8 /bin/bash -c "cd /root/ringpoll && $cmd"
+    TERM=dumb CI=true LANG=C.UTF-8 "${host_env[@]}" /bin/bash -c "cd /root/ringpoll && $cmd"
 done
 phase "done"
