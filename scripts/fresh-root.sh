@@ -55,12 +55,19 @@ mkdir -p "$root/usr/local/lib/node_modules"
 cp -a "$npm_dir" "$root/usr/local/lib/node_modules/npm"
 ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$root/usr/local/bin/npm"
 ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$root/usr/local/bin/npx"
+# Node's headers come with Node; nodedir keeps node-gyp from downloading them (as on this host).
+node_inc="$(dirname "$(dirname "$node_bin")")/include/node"
+if [ -d "$node_inc" ]; then
+  mkdir -p "$root/usr/local/include"
+  cp -a "$node_inc" "$root/usr/local/include/node"
+fi
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 # This host's network, like resolv.conf: local CAs (an egress proxy's) join the root's bundle when
 # scripts/run installs ca-certificates; Node reads the bundle through NODE_EXTRA_CA_CERTS.
 mkdir -p "$root/usr/local/share/ca-certificates"
 cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/" 2>/dev/null || true
 host_env=()
+[ -d "$root/usr/local/include/node" ] && host_env+=(npm_config_nodedir=/usr/local)
 for v in NODE_EXTRA_CA_CERTS http_proxy https_proxy no_proxy HTTP_PROXY HTTPS_PROXY NO_PROXY; do
   [ -n "${!v:-}" ] && host_env+=("$v=${!v}")
 done
