@@ -47,7 +47,11 @@ describe("ringpoll matrix --interleave", () => {
     expect(injected.matrix.injectPercent).toBe(5);
     expect(injected.results[0].params.injectPercent).toBe(5);
     expect(injected.results[0].runs.every((x: any) => x.extra.injectNs > 0)).toBe(true);
-    expect(r.stdout).toMatch(/ratio head\/base [\d.]+ \(95 % CI/);
+    // a guest starved by the host's load can count no packets in a run: its round leaves the pairs
+    if (!/left out of the pairs \(no value\)/.test(r.stdout)) {
+      expect(r.stdout).toMatch(/analysis: paired by round \(2 rounds of one interleaved session/);
+      expect(r.stdout).toMatch(/ratio head\/base [\d.]+ \(95 % CI/);
+    }
     expect(r.stdout).toMatch(/7\.0\.\d+\S* ran with 5 % injected per-packet work/);
   });
 });
