@@ -212,10 +212,5 @@ void Epoll::Dispatch(int status) {
   if (n > 0) eventsTotal_ += static_cast<uint64_t>(n);
   Napi::Function handler = onBatch_.Value();
   if (n < 0) StopWatching();  // an error ends the watch; lib/ reports it
-  try {
-    handler.MakeCallback(Value(), {Napi::Number::New(env, n)}, *asyncContext_);
-  } catch (const Napi::Error& e) {
-    // The user's callback threw: same as an 'error' with no listener in Node.
-    napi_fatal_exception(env, e.Value());
-  }
+  CallHandler(env, *asyncContext_, Value(), handler, n);
 }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "errors.hpp"
 #include "ring.hpp"
 
 namespace {
@@ -151,11 +152,7 @@ void Ring::Dispatch(bool wake) {
     if (n <= 0 || !handler.IsFunction()) break;
     wake_.calls++;
     wake_.cqes += static_cast<uint64_t>(n);
-    try {
-      handler.As<Napi::Function>().MakeCallback(self, {Napi::Number::New(env, n)}, *asyncContext_);
-    } catch (const Napi::Error& e) {
-      napi_fatal_exception(env, e.Value());
-    }
+    CallHandler(env, *asyncContext_, self, handler, n);
     if (state_ == nullptr || (static_cast<uint32_t>(n) < capacity_ && !Overflowed())) break;
   }
   dispatching_ = false;

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import net from "node:net";
 import { IoUring } from "ringpoll";
 import { createServer, type DataBatch, type Server, type ServerOptions, type Socket } from "ringpoll/net";
@@ -445,6 +446,36 @@ for (const backend of ["io_uring", "epoll"] as const) {
       expect(() => plain.send(0, Buffer.alloc(1))).toThrow(/need options.batch/);
       expect(() => createServer({ batch: {} as never })).toThrow(/Expected function for options.batch.data/);
       expect(() => createServer({ batch: { data() {}, onData() {} } as never })).toThrow(/options.batch.onData/);
+    });
+
+    it("a worker_threads server terminated mid-traffic takes nothing down with it", async () => {
+      const w = new Worker(new URL("./fixtures/net-worker.mjs", import.meta.url), { workerData: { backend } });
+      const [port] = (await once(w, "message")) as [number];
+      let echoed = 0;
+      const chunk = Buffer.alloc(64 * 1024, 1);
+      for (let i = 0; i < 8; i++) {
+        const c = net.connect(port, "127.0.0.1");
+        sockets.push(c);
+        c.on("error", () => {});
+        c.on("data", (d: Buffer) => (echoed += d.length));
+        c.on("connect", () => {
+          const pump = () => {
+            while (!c.destroyed && c.write(chunk));
+          };
+          c.on("drain", pump);
+          pump();
+        });
+      }
+      while (echoed < 1024 * 1024) await new Promise((r) => setTimeout(r, 5));
+      const exited = once(w, "exit");
+      await w.terminate();
+      await exited;
+      // this thread's own server still serves
+      const { port: p2 } = await listen({}, (s) => s.pipe(s));
+      const c = await connect(p2);
+      const got = collect(c);
+      c.end("alive");
+      expect((await got).toString()).toBe("alive");
     });
 
     it("10,000 connect/close cycles leak no fd", { timeout: 120_000 }, async () => {
