@@ -185,7 +185,9 @@ export function planLayout(root: string, mode: GuestMode): Layout {
   const names = [bench, lib].flatMap((dir) => Object.keys(readPackage(dir).dependencies ?? {})).filter((n) => n !== LIBRARY);
   if (mode === "vitest") {
     names.push(...VITEST_PACKAGES);
-    for (const f of ["vitest.config.ts", "tsconfig.json"]) if (existsSync(join(root, f))) addProject(join(root, f));
+    // vite reads the test files' tsconfig, following the root's references into both packages
+    const configs = ["vitest.config.ts", "tsconfig.json", "tsconfig.base.json", join(LIBRARY_DIR, "tsconfig.json"), join(BENCH_DIR, "tsconfig.json")];
+    for (const f of configs) if (existsSync(join(root, f))) addProject(join(root, f));
     for (const dir of [lib, bench]) {
       const tests = join(dir, "test", "native");
       if (existsSync(tests)) for (const f of filesUnder(tests)) addProject(f);

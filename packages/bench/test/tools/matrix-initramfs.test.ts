@@ -36,6 +36,8 @@ describe("initramfs contents", () => {
       "ringpoll/node_modules/vitest/vitest.mjs",
       "ringpoll/node_modules/vite/package.json",
       "ringpoll/vitest.config.ts",
+      "ringpoll/tsconfig.base.json",
+      "ringpoll/packages/ringpoll/tsconfig.json",
       "ringpoll/packages/ringpoll/test/native/epoll.test.ts",
       "ringpoll/packages/bench/test/native/bench.test.ts",
     ]) {

@@ -66,7 +66,7 @@ describe("setup failures", () => {
         closeSync(fds.pop());
         try { new IoUring({ deferTaskrun: true }); console.log("created"); }
         catch (e) { console.log(JSON.stringify({ code: e.code, syscall: e.syscall })); }`;
-      const out = execFileSync("bash", ["-c", `ulimit -n 64 && exec "${process.execPath}" --input-type=module -e '${script}'`], {
+      const out = execFileSync("sh", ["-c", `ulimit -n 64 && exec "${process.execPath}" --input-type=module -e '${script}'`], {
         encoding: "utf8",
         timeout: 20_000,
       });
@@ -82,7 +82,7 @@ describe("setup failures", () => {
         import { alignedBuffer } from "ringpoll";
         try { alignedBuffer(2 ** 31 - 1); console.log("allocated"); }
         catch (e) { console.log(JSON.stringify({ code: e.code, syscall: e.syscall })); }`;
-      const out = execFileSync("bash", ["-c", `ulimit -v 2500000 && exec "${process.execPath}" --input-type=module -e '${script}'`], {
+      const out = execFileSync("sh", ["-c", `ulimit -v 2500000 && exec "${process.execPath}" --input-type=module -e '${script}'`], {
         encoding: "utf8",
         timeout: 20_000,
       });
