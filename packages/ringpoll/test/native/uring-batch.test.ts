@@ -149,8 +149,10 @@ eachConfig("batch API", (options) => {
     });
     // 63 more never come: the wait ended at maxWaitUs and the one completion was delivered.
     expect(lengths).toEqual([1]);
+    // One enter per wake-up; with SQPOLL an enter may also wake the SQ thread when it idled, so the
+    // count depends on timing there and only delivery is asserted.
     const s = ring.stats;
-    expect(s.enters - before.enters).toBe(s.calls - before.calls + (s.emptyWakes - before.emptyWakes));
+    if (!("sqpoll" in options)) expect(s.enters - before.enters).toBe(s.calls - before.calls + (s.emptyWakes - before.emptyWakes));
     ring.coalesce(null);
   });
 
