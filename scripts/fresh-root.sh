@@ -62,6 +62,8 @@ if [ -d "$node_inc" ]; then
   cp -a "$node_inc" "$root/usr/local/include/node"
 fi
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+# debootstrap writes no /etc/hosts (an installed system has one): without it "localhost" does not resolve.
+cp /etc/hosts "$root/etc/hosts"
 # This host's network, like resolv.conf: local CAs (an egress proxy's) join the root's bundle when
 # scripts/run installs ca-certificates; Node reads the bundle through NODE_EXTRA_CA_CERTS.
 mkdir -p "$root/usr/local/share/ca-certificates"
