@@ -78,6 +78,8 @@ phase "cloning $repo ($branch)"
 # git is not in minbase and not a given on the target: clone on the host into the root.
 git clone -q --branch "$branch" "file://$repo" "$root/root/ringpoll"
 
+# The root is a mount point, as / is on a machine ("mount --make-rslave /" in the netns tests needs one).
+mount --bind "$root" "$root"; mounted+=("$root")
 mount -t proc proc "$root/proc"; mounted+=("$root/proc")
 bind /sys
 bind /dev
