@@ -12,7 +12,10 @@ inline Napi::Error MakeErrnoError(Napi::Env env, const Napi::FunctionReference& 
   if (!factory.IsEmpty()) {
     Napi::Value e = factory.Call({Napi::Number::New(env, err), Napi::String::New(env, syscall),
                                   detail.empty() ? env.Undefined() : Napi::String::New(env, detail)});
-    return Napi::Error(env, e);
+    if (!e.IsEmpty() && e.IsObject()) return Napi::Error(env, e);
+    // The factory could not run (a worker being terminated): wrapping a non-object is fatal in
+    // node-addon-api, so hand back a plain Error instead.
+    return Napi::Error::New(env, std::string(syscall) + ": " + std::strerror(err));
   }
   Napi::Error e = Napi::Error::New(env, std::string(syscall) + ": " + std::strerror(err));
   e.Set("errno", Napi::Number::New(env, -err));
