@@ -448,10 +448,7 @@ for (const backend of ["io_uring", "epoll"] as const) {
       expect(() => createServer({ batch: { data() {}, onData() {} } as never })).toThrow(/options.batch.onData/);
     });
 
-    // Skipped: terminating a worker with a busy server sometimes aborts the whole process
-    // ("FATAL ERROR: Error::Error napi_define_properties" from a uv callback in the addon, 2 of 3
-    // CI runs on 2026-11-23). Open defect, see the closing note of issues 11/16.
-    it.skip("a worker_threads server terminated mid-traffic takes nothing down with it (skipped: aborts the process at times, open defect)", async () => {
+    it("a worker_threads server terminated mid-traffic takes nothing down with it", async () => {
       const w = new Worker(new URL("./fixtures/net-worker.mjs", import.meta.url), { workerData: { backend } });
       const [port] = (await once(w, "message")) as [number];
       let echoed = 0;
