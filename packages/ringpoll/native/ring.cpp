@@ -291,11 +291,9 @@ void Ring::FinishClose(bool fromJs) {
   if (fromJs || !asyncContext_) {
     done.Call({});
   } else {
-    try {
-      done.MakeCallback(Value(), {}, *asyncContext_);
-    } catch (const Napi::Error& e) {
-      napi_fatal_exception(env, e.Value());
-    }
+    // Through the C API like the completion handlers: in a worker being terminated the call is
+    // refused with no exception object, which node-addon-api's MakeCallback would abort on.
+    CallHandler(env, *asyncContext_, Value(), done, 0);
   }
 }
 
