@@ -9,6 +9,9 @@
     "defines": [
       "NAPI_VERSION=8",
       "NODE_ADDON_API_DISABLE_DEPRECATED",
+      # A native method that throws in a worker being terminated: napi_throw fails there, and without
+      # this node-addon-api throws again from its catch handler, which aborts the whole process.
+      "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
       "RINGPOLL_LIBURING_VERSION=\"<(liburing_version)\"",
       "_GNU_SOURCE"
     ],

@@ -1,4 +1,5 @@
 // worker_threads: per-environment addon state; terminating a busy worker crashes nothing and leaks no fd.
+import { spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, it } from "vitest";
@@ -31,5 +32,14 @@ describe("worker_threads", () => {
       await exited;
     }
     expect(openFdCount()).toBe(before);
+  });
+
+  it("terminating workers while they are inside throwing native calls does not abort the process", () => {
+    // In its own process: before the fix this aborted ("terminate called after throwing Napi::Error").
+    const script = new URL("./fixtures/terminate-throwing.mjs", import.meta.url);
+    const r = spawnSync(process.execPath, [script.pathname, "20"], { encoding: "utf8", timeout: 60_000 });
+    expect(r.stderr).toBe("");
+    expect({ status: r.status, signal: r.signal }).toEqual({ status: 0, signal: null });
+    expect(r.stdout.trim()).toBe("survived 20");
   });
 });
