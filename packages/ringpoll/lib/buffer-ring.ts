@@ -80,6 +80,14 @@ export class BufferRing {
     if (r < 0) throw errnoError(-r, "io_uring buf_ring_add");
   }
 
+  /** @internal give `count` buffers (ids from `bids`, checked by the caller) back in one native call */
+  recycleAll(bids: Uint16Array, count: number): void {
+    this.flush();
+    if (this.#native === null || count === 0) return;
+    const r = this.#native.recycle(bids, count);
+    if (r < 0) throw errnoError(-r, "io_uring buf_ring_add");
+  }
+
   /**
    * Buffers the kernel can pick now (recycled ones flushed first): `count` when none is held.
    * Needs Linux 6.8 (IORING_REGISTER_PBUF_STATUS); EINVAL before.

@@ -1,11 +1,11 @@
 // JS-level receivers on the Node main thread, fed by the same native sender: node:dgram (what a
-// Node user has today), ringpoll Epoll + sys.recvmmsg, ringpoll IoUring multishot (batch API).
+// Node user has today), ringpoll Epoll + sys.recvmmsg, ringpoll IoUring multishot (recvBatches, and the raw batch API).
 // Each bumps counter[0] once per datagram; the native coordinator samples it. Only the library's
 // public API is used: a user can write each of these.
 import dgram from "node:dgram";
 import { Epoll, EPOLLIN, sys } from "ringpoll";
 import { sysTotals, type WakeTotals } from "./js-counters.js";
-import { JS_URING_COALESCE, startJsUring } from "./js-uring.js";
+import { JS_URING_COALESCE, startJsUring, startJsUringRaw } from "./js-uring.js";
 
 export interface JsReceiver {
   /** Stops receiving and closes the sockets (the fds passed to start). */
@@ -14,8 +14,8 @@ export interface JsReceiver {
   totals(): WakeTotals;
 }
 
-export type JsReceiverName = "dgram" | "js-epoll" | "js-uring" | "js-uring-coalesce";
-export const JS_RECEIVERS: readonly JsReceiverName[] = ["dgram", "js-epoll", "js-uring", "js-uring-coalesce"];
+export type JsReceiverName = "dgram" | "js-epoll" | "js-uring" | "js-uring-raw" | "js-uring-coalesce";
+export const JS_RECEIVERS: readonly JsReceiverName[] = ["dgram", "js-epoll", "js-uring", "js-uring-raw", "js-uring-coalesce"];
 
 async function startDgram(fds: number[], counter: Uint32Array): Promise<JsReceiver> {
   let messages = 0;
@@ -77,5 +77,6 @@ function startJsEpoll(fds: number[], counter: Uint32Array): JsReceiver {
 export async function startJsReceiver(name: JsReceiverName, fds: number[], counter: Uint32Array, size: number): Promise<JsReceiver> {
   if (name === "dgram") return startDgram(fds, counter);
   if (name === "js-epoll") return startJsEpoll(fds, counter);
+  if (name === "js-uring-raw") return startJsUringRaw(fds, counter, size);
   return startJsUring(fds, counter, size, name === "js-uring-coalesce" ? JS_URING_COALESCE : null);
 }

@@ -1,7 +1,8 @@
-// js-uring: ringpoll IoUring through its batch API (SqeBatch in, CqeBatch out, no Promise per
-// datagram): one multishot RECV per socket selecting from one provided buffer ring, re-armed only
-// when the kernel ends it (ENOBUFS or no IORING_CQE_F_MORE). js-uring-coalesce: the same with
-// IoUring.coalesce (fuller wake-ups, each datagram held at most JS_URING_COALESCE.maxWaitUs).
+// js-uring: ringpoll IoUring's batch receive (IoUring.recvBatches, callback form): one multishot
+// RECV per socket selecting from one provided buffer ring, one JS call per completion pass.
+// js-uring-raw: the same written against the low-level batch API (SqeBatch in, CqeBatch out), as a
+// yardstick for what recvBatches costs. js-uring-coalesce: js-uring with IoUring.coalesce (fuller
+// wake-ups, each datagram held at most JS_URING_COALESCE.maxWaitUs).
 import {
   IoUring,
   IORING_CQE_BUFFER_SHIFT,
@@ -18,10 +19,43 @@ import type { JsReceiver } from "./js-receivers.js";
 
 export const JS_URING_COALESCE: CoalesceOptions = { minBatch: 32, maxWaitUs: 250 };
 
-export function startJsUring(fds: number[], counter: Uint32Array, size: number, coalesce: CoalesceOptions | null = null): JsReceiver {
+function openRing(coalesce: CoalesceOptions | null): IoUring {
   // DEFER_TASKRUN: completion work runs when the loop asks, not via IPIs from the softirq path.
   const ring = new IoUring({ entries: 4096, singleIssuer: true, deferTaskrun: true, fallback: true });
   if (coalesce) ring.coalesce(coalesce);
+  return ring;
+}
+
+function receiver(ring: IoUring, fds: number[], datagrams: () => number, stopReceiving: () => void): JsReceiver {
+  return {
+    stop: async () => {
+      // close() reaps the cancelled requests; they must not be re-armed. The sockets go after.
+      stopReceiving();
+      await ring.close();
+      for (const fd of fds) sys.close(fd);
+    },
+    totals: () => {
+      const s = ring.stats;
+      return { calls: s.calls, datagrams: datagrams(), items: s.cqes, epollWaits: 0, eventfdReads: s.eventfdReads, enters: s.enters, ...sysTotals() };
+    },
+  };
+}
+
+export function startJsUring(fds: number[], counter: Uint32Array, size: number, coalesce: CoalesceOptions | null = null): JsReceiver {
+  const ring = openRing(coalesce);
+  const buffers = ring.createBufferRing({ count: 4096, size: Math.max(size, 64) });
+  let datagrams = 0;
+  const rx = ring.recvBatches(fds, buffers, {
+    onBatch: (batch) => {
+      counter[0] += batch.length;
+      datagrams += batch.length;
+    },
+  });
+  return receiver(ring, fds, () => datagrams, () => rx.stop());
+}
+
+export function startJsUringRaw(fds: number[], counter: Uint32Array, size: number): JsReceiver {
+  const ring = openRing(null);
   const buffers = ring.createBufferRing({ count: 4096, size: Math.max(size, 64) });
   const batch = new SqeBatch(Math.max(fds.length, 16));
   const arm = (i: number): void => {
@@ -44,16 +78,5 @@ export function startJsUring(fds: number[], counter: Uint32Array, size: number, 
     buffers.flush();
     if (batch.length > 0) ring.queue(batch);
   });
-  return {
-    stop: async () => {
-      // close() reaps the cancelled requests; they must not be re-armed. The sockets go after.
-      ring.onCompletions(null);
-      await ring.close();
-      for (const fd of fds) sys.close(fd);
-    },
-    totals: () => {
-      const s = ring.stats;
-      return { calls: s.calls, datagrams, items: s.cqes, epollWaits: 0, eventfdReads: s.eventfdReads, enters: s.enters, ...sysTotals() };
-    },
-  };
+  return receiver(ring, fds, () => datagrams, () => ring.onCompletions(null));
 }

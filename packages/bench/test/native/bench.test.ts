@@ -132,6 +132,22 @@ describe("ringpoll bench CLI", () => {
     expect(r.stdout).toContain("× dgram");
   });
 
+  it("js-uring (recvBatches) and js-uring-raw (SqeBatch/CqeBatch) receive and record their per-wake counters", () => {
+    const out = join(tmp, "js-uring.json");
+    const r = cli(["bench", "pps", "--receivers", "js-uring,js-uring-raw", "--rate", "20000", "--flows", "2", "--duration", "0.3", "--warmup", "0.1", "--runs", "1", "--out", out, "--no-progress"]);
+    expect(r.status, r.stderr).toBe(0);
+    const { data } = loadResultFile(out);
+    expect(data.results.map((x) => x.receiver)).toEqual(["js-uring", "js-uring-raw"]);
+    for (const res of data.results) {
+      const run = res.runs[0]!;
+      // A sender starved by the machine's load may send nothing; what was received was counted.
+      if (run.packets === 0) continue;
+      expect(run.extra.jsCalls).toBeGreaterThan(0);
+      expect(run.extra.datagramsPerWake).toBeGreaterThanOrEqual(1);
+      expect(run.extra.entersPerWake).toBeGreaterThan(0);
+    }
+  });
+
   it.skipIf(!root)("--netns runs between two namespaces and removes them afterwards", () => {
     const r = cli(["bench", "pps", "--netns", "--receivers", "epoll", "--flows", "2", "--duration", "0.3", "--warmup", "0.1", "--runs", "1", "--out", join(tmp, "ns.json"), "--no-progress"]);
     expect(r.status, r.stderr).toBe(0);

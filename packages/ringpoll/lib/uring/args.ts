@@ -36,11 +36,11 @@ export interface FixedFile {
 export type Fd = number | FixedFile;
 
 /** [fd or registered-file index, IOSQE_FIXED_FILE or 0] */
-export function fdArg(fd: Fd): [number, number] {
+export function fdArg(fd: Fd, name = "fd"): [number, number] {
   if (typeof fd === "object" && fd !== null) {
-    return [validate.integer("fd.fixed", fd.fixed, 0, validate.INT32_MAX, "non-negative integer"), IOSQE_FIXED_FILE];
+    return [validate.integer(`${name}.fixed`, fd.fixed, 0, validate.INT32_MAX, "non-negative integer"), IOSQE_FIXED_FILE];
   }
-  return [validate.fd("fd", fd), 0];
+  return [validate.fd(name, fd), 0];
 }
 
 /** [offset, length] in `buffer` */

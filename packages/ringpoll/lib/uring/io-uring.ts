@@ -20,6 +20,7 @@ import {
 } from "../uring-constants.js";
 import { IORING_SETUP } from "../uring-probe.js";
 import { MultishotIterator, type Lease, type Message } from "../uring-multishot.js";
+import { MSG_TRUNC, RecvBatches, type RecvBatch } from "../uring-recv-batch.js";
 import type { NativeBufferRing, NativeRing } from "../native.js";
 import * as validate from "../validate.js";
 import { OP_KEYS, RANGE_KEYS, RW_KEYS, fdArg, optionsArg, positionArg, rangeArg, type Fd, type OpOptions, type RwOptions } from "./args.js";
@@ -50,6 +51,15 @@ export interface IoUringStats {
   eventfdReads: number;
   /** wake-ups that found no CQE (no JS call) */
   emptyWakes: number;
+}
+
+export interface RecvBatchesOptions {
+  /** stops the receiver (the iterator then rejects with an AbortError) */
+  signal?: AbortSignal;
+  /** receive with IORING_OP_RECVMSG: each datagram's sender address (batch.address(i), batch.port(i)) */
+  addresses?: boolean;
+  /** get each batch in this callback instead of iterating (valid until it returns) */
+  onBatch?: (batch: RecvBatch) => void;
 }
 
 /** A buffer must go back to the kernel exactly once: a second add would hand it out twice. */
@@ -452,6 +462,51 @@ export class IoUring implements Disposable {
     );
   }
 
+  /**
+   * Batch receive: one multishot receive per socket in `fds`, selecting buffers from `bufferRing`;
+   * every datagram one completion pass brought comes as one RecvBatch (offsets, lengths, truncation
+   * flags and source socket per datagram, views into the ring). Iterate it (`for await`), or pass
+   * `onBatch` to get each batch in a callback. A batch is valid until the callback returns or the
+   * iterator moves on; its buffers then go back to the kernel in one call. `addresses: true`
+   * receives with IORING_OP_RECVMSG, so each datagram's sender is known (batch.address(i), port(i)).
+   */
+  recvBatches(fds: Fd | Fd[], bufferRing: BufferRing, options: RecvBatchesOptions = {}): RecvBatches {
+    this.#req.open();
+    const list = Array.isArray(fds) ? fds : [fds];
+    if (list.length === 0) throw invalidArgValue("fds", "an fd or a non-empty array of fds", fds);
+    const parsed = list.map((fd, i) => fdArg(fd, Array.isArray(fds) ? `fds[${i}]` : "fds"));
+    this.#bufferRingArg(bufferRing);
+    validate.options("options", options, ["signal", "addresses", "onBatch"]);
+    const addresses = options.addresses === undefined ? false : validate.boolean("options.addresses", options.addresses);
+    const onBatch = options.onBatch === undefined ? null : validate.func<(batch: RecvBatch) => void>("options.onBatch", options.onBatch);
+    const signal = validate.abortSignal("options.signal", options.signal);
+    const syscall = addresses ? "io_uring recvmsg" : "io_uring recv";
+    const [opcode, extra, opFlags] = addresses ? [IORING_OP.RECVMSG, EXTRA.msgRecv, 0] : [IORING_OP.RECV, EXTRA.none, MSG_TRUNC];
+    return new RecvBatches({
+      syscall,
+      count: parsed.length,
+      bufferRing,
+      addresses,
+      stats: this.#stats,
+      signal,
+      onBatch,
+      arm: (index, onCqe) => {
+        const ring = this.#req.ring;
+        if (ring === null) return { tag: -1, error: closedError("IoUring") };
+        const idx = this.#req.alloc({ multishot: true, syscall, resolve: noop, reject: noop, onCqe });
+        const [f, sf] = parsed[index]!;
+        const r = ring.prep(opcode, f, null, 0, 0, 0, opFlags, sf | IOSQE_BUFFER_SELECT, IORING_RECV_MULTISHOT, bufferRing.bgid, TRACKED + idx, extra);
+        if (r < 0) {
+          this.#req.release(idx);
+          return { tag: -1, error: errnoError(-r, syscall) };
+        }
+        return { tag: TRACKED + idx, error: null };
+      },
+      cancel: (tag) => this.#req.cancelTag(tag),
+      afterPass: (fn) => this.#req.afterPass(fn),
+    });
+  }
+
   /** Multishot IORING_OP_ACCEPT: yields each new connection's fd. */
   acceptMultishot(fd: Fd, options: { signal?: AbortSignal } = {}): MultishotIterator<number> {
     const [f, sf] = fdArg(fd);
@@ -464,12 +519,16 @@ export class IoUring implements Disposable {
     );
   }
 
-  #multishotOptions(bufferRing: BufferRing, options: { lease?: boolean; signal?: AbortSignal }): { lease: boolean; signal: AbortSignal | undefined } {
-    this.#req.open();
+  #bufferRingArg(bufferRing: BufferRing): void {
     if (!(bufferRing instanceof BufferRing) || !this.#createdRings.has(bufferRing)) {
       throw invalidArgValue("bufferRing", "a BufferRing created by this IoUring", bufferRing);
     }
     bufferRing.requireOpen();
+  }
+
+  #multishotOptions(bufferRing: BufferRing, options: { lease?: boolean; signal?: AbortSignal }): { lease: boolean; signal: AbortSignal | undefined } {
+    this.#req.open();
+    this.#bufferRingArg(bufferRing);
     validate.options("options", options, ["lease", "signal"]);
     const lease = options.lease === undefined ? false : validate.boolean("options.lease", options.lease);
     return { lease, signal: validate.abortSignal("options.signal", options.signal) };

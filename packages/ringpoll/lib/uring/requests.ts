@@ -32,6 +32,8 @@ export class Requests {
   /** null once the IoUring is closed (its requests may still be completing) */
   ring: NativeRing | null;
   onBatch: ((batch: CqeBatch) => void) | null = null;
+  /** run once at the end of the completion pass that scheduled them (batch receivers deliver there) */
+  readonly #passEnd: Array<() => void> = [];
   readonly #byPromise = new WeakMap<Promise<unknown>, Pending>();
   readonly #pending: Array<Pending | undefined> = [];
   readonly #free: number[] = [];
@@ -101,6 +103,14 @@ export class Requests {
     if (untracked && this.onBatch !== null) {
       this.onBatch(this.cqeBatch(n));
     }
+    const ends = this.#passEnd;
+    for (let i = 0; i < ends.length; i++) ends[i]!();
+    ends.length = 0;
+  }
+
+  /** Call `fn` when the completion pass now running ends (once per call of afterPass). */
+  afterPass(fn: () => void): void {
+    this.#passEnd.push(fn);
   }
 
   // Views are valid only until the callback returns, so one CqeBatch per length can be reused:
