@@ -27,7 +27,7 @@ export {
 } from "./uring-probe.js";
 export { errnoError, type RingpollSystemError, type CodedError } from "./errors.js";
 export * as sys from "./sys.js";
-export { IoUring, type IoUringStats, type CoalesceOptions, type RecvBatchesOptions } from "./uring/io-uring.js";
+export { IoUring, type IoUringStats, type CoalesceOptions, type RecvBatchesOptions, type ReceivedMessage } from "./uring/io-uring.js";
 export { RecvBatch, RecvBatches } from "./uring-recv-batch.js";
 export { type IoUringOptions, type IoUringSetup } from "./uring/setup.js";
 export { type OpOptions, type RwOptions, type Fd, type FixedFile } from "./uring/args.js";

@@ -90,7 +90,7 @@ export interface NativeRing {
   prepBatch(count: number, capacity: number, table: Uint8Array): number;
   submit(): number;
   reap(): number;
-  takeAddress(tag: number): [number, string] | null;
+  takeAddress(tag: number): [number, string, number] | null;
   start(onCompletions: (n: number) => void): number;
   setRef(ref: boolean): void;
   registerBuffers(buffers: Uint8Array[]): number;

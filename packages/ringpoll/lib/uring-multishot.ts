@@ -21,6 +21,8 @@ export interface Message {
   data: Buffer;
   address: string;
   port: number;
+  /** the datagram was longer than the room for it in the ring buffer; `data` is its start */
+  truncated: boolean;
   bid?: number;
   release?: () => void;
 }

@@ -334,16 +334,18 @@ Napi::Value Ring::Submit(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), SubmitNow());
 }
 
-// takeAddress(tag) -> [port, host] of the peer a recvmsg/accept filled in.
+// takeAddress(tag) -> [port, host, msgFlags]: the peer a recvmsg/accept filled in, and the
+// msg_flags the kernel wrote back into a recvmsg's msghdr (MSG_TRUNC: the datagram was cut).
 Napi::Value Ring::TakeAddress(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t idx = info[0].As<Napi::Number>().Uint32Value() & ~kTrackedTag;
   if (idx >= slots_.size() || !slots_[idx].extra) return env.Null();
-  const sockaddr_in& sa = slots_[idx].extra->addr;
+  const RequestExtra& e = *slots_[idx].extra;
   char host[INET_ADDRSTRLEN] = "";
-  inet_ntop(AF_INET, &sa.sin_addr, host, sizeof host);
-  Napi::Array a = Napi::Array::New(env, 2);
-  a.Set(0u, Napi::Number::New(env, ntohs(sa.sin_port)));
+  inet_ntop(AF_INET, &e.addr.sin_addr, host, sizeof host);
+  Napi::Array a = Napi::Array::New(env, 3);
+  a.Set(0u, Napi::Number::New(env, ntohs(e.addr.sin_port)));
   a.Set(1u, Napi::String::New(env, host));
+  a.Set(2u, Napi::Number::New(env, static_cast<uint32_t>(e.msg.msg_flags)));
   return a;
 }

@@ -2,6 +2,7 @@
 // submitted together, and every CQE found is handed to JS in one call per batch.
 import { constants } from "node:buffer";
 import { BufferRing, sharedBytes, type BufferRingOptions } from "../buffer-ring.js";
+import { MSG_TRUNC } from "../datagram-batch.js";
 import { closedError, errnoError, invalidArgValue, stateError } from "../errors.js";
 import { CqeBatch, SqeBatch } from "../uring-batch.js";
 import {
@@ -32,6 +33,17 @@ export interface CoalesceOptions {
   minBatch: number;
   /** The longest a wake-up waits for them, in microseconds (1 to 100000). */
   maxWaitUs: number;
+}
+
+/** What recvmsg() resolves to. */
+export interface ReceivedMessage {
+  /** bytes stored in the buffer */
+  bytes: number;
+  /** the sender's IPv4 address and port */
+  address: string;
+  port: number;
+  /** the datagram was longer than the buffer: the kernel stored `bytes` and discarded the rest */
+  truncated: boolean;
 }
 
 export interface IoUringStats {
@@ -237,7 +249,12 @@ export class IoUring implements Disposable {
     return this.#req.op("io_uring fsync", IORING_OP.FSYNC, f, null, 0, 0, 0, datasync ? IORING_FSYNC_DATASYNC : 0, sf, options);
   }
 
-  /** IORING_OP_RECV into `buffer`; `flags` are MSG_* flags. Resolves to bytes received. */
+  /**
+   * IORING_OP_RECV into `buffer`; `flags` are MSG_* flags. Resolves to bytes received. The CQE of a
+   * recv carries no msg_flags, so a UDP datagram longer than the buffer is cut without a sign: use
+   * recvmsg() (reports `truncated`), or pass `flags: MSG_TRUNC`, with which UDP resolves to the
+   * datagram's full length (more than the buffer holds when it was cut; on TCP MSG_TRUNC discards data).
+   */
   recv(fd: Fd, buffer: Uint8Array, options?: RwOptions & { flags?: number }): Promise<number> {
     optionsArg(options, [...RANGE_KEYS, "flags"]);
     const [f, sf] = fdArg(fd);
@@ -263,14 +280,18 @@ export class IoUring implements Disposable {
     return this.#req.opWith("io_uring send", IORING_OP.SEND, fd, buffer, offset, length, flags, onCqe);
   }
 
-  /** IORING_OP_RECVMSG (UDP): resolves to the bytes received and the peer's IPv4 address. */
-  recvmsg(fd: Fd, buffer: Uint8Array, options?: RwOptions): Promise<{ bytes: number; address: string; port: number }> {
+  /**
+   * IORING_OP_RECVMSG (UDP): resolves to the bytes stored, the peer's IPv4 address, and whether the
+   * datagram was longer than the buffer (`truncated`: the kernel cut it and discarded the rest;
+   * MSG_TRUNC in the msg_flags it writes back).
+   */
+  recvmsg(fd: Fd, buffer: Uint8Array, options?: RwOptions): Promise<ReceivedMessage> {
     optionsArg(options, RANGE_KEYS);
     const [f, sf] = fdArg(fd);
     const [offset, length] = rangeArg(buffer, options);
     return this.#req.op("io_uring recvmsg", IORING_OP.RECVMSG, f, buffer, offset, length, 0, 0, sf, options, EXTRA.msgRecv, undefined, undefined, (bytes, tag) => {
-      const a = this.#req.ring?.takeAddress(tag) ?? [0, ""];
-      return { bytes, port: a[0], address: a[1] };
+      const a = (this.#req.ring ?? this.#draining)?.takeAddress(tag) ?? [0, "", 0];
+      return { bytes, port: a[0], address: a[1], truncated: (a[2] & MSG_TRUNC) !== 0 };
     });
   }
 
@@ -416,7 +437,9 @@ export class IoUring implements Disposable {
 
   /**
    * Multishot IORING_OP_RECV selecting buffers from `bufferRing`: one request, a message per CQE.
-   * Yields copies by default; with `lease: true`, views into the ring (see Lease).
+   * Yields copies by default; with `lease: true`, views into the ring (see Lease). A UDP datagram
+   * longer than a ring buffer is cut to its size and the CQE does not say so (a recv CQE carries
+   * no msg_flags): for datagrams use recvmsgMultishot(), which reports `truncated`.
    */
   recvMultishot(fd: Fd, bufferRing: BufferRing, options: { lease: true; signal?: AbortSignal }): MultishotIterator<Lease>;
   recvMultishot(fd: Fd, bufferRing: BufferRing, options?: { lease?: false; signal?: AbortSignal }): MultishotIterator<Buffer>;
@@ -436,7 +459,12 @@ export class IoUring implements Disposable {
     ) as MultishotIterator<Buffer> | MultishotIterator<Lease>;
   }
 
-  /** Multishot IORING_OP_RECVMSG (UDP): yields { data, address, port } per datagram. */
+  /**
+   * Multishot IORING_OP_RECVMSG (UDP): yields { data, address, port, truncated } per datagram. Each
+   * ring buffer holds a 16-byte io_uring_recvmsg_out header and the 16-byte address before the
+   * payload, so a datagram longer than size - 32 bytes is cut: `truncated` (MSG_TRUNC in the
+   * header's flags, which the kernel fills in from the receive's msg_flags) says so.
+   */
   recvmsgMultishot(fd: Fd, bufferRing: BufferRing, options: { lease?: boolean; signal?: AbortSignal } = {}): MultishotIterator<Message> {
     const [f, sf] = fdArg(fd);
     const { lease, signal } = this.#multishotOptions(bufferRing, options);
@@ -449,14 +477,15 @@ export class IoUring implements Disposable {
         const namelen = view.readUInt32LE(0);
         const controllen = view.readUInt32LE(4);
         const payloadlen = view.readUInt32LE(8);
+        const truncated = (view.readUInt32LE(12) & MSG_TRUNC) !== 0;
         const port = view.readUInt16BE(16 + 2);
         const address = `${view[20]}.${view[21]}.${view[22]}.${view[23]}`;
         const start = 16 + namelen + controllen;
         const payload = view.subarray(start, start + Math.min(payloadlen, res - start));
-        if (lease) return { data: payload, address, port, bid, release: once(() => bufferRing.recycle(bid)) };
+        if (lease) return { data: payload, address, port, truncated, bid, release: once(() => bufferRing.recycle(bid)) };
         const data: Buffer = Buffer.from(payload);
         bufferRing.recycle(bid);
-        return { data, address, port };
+        return { data, address, port, truncated };
       },
       signal,
     );

@@ -73,7 +73,7 @@ eachConfig("IoUring", (options) => {
     const buf = Buffer.alloc(64);
     const got = ring.recvmsg(b.fd, buf);
     expect(await ring.sendmsg(a.fd, Buffer.from("hello"), b.port)).toBe(5);
-    expect(await got).toEqual({ bytes: 5, address: "127.0.0.1", port: a.port });
+    expect(await got).toEqual({ bytes: 5, address: "127.0.0.1", port: a.port, truncated: false });
     expect(buf.toString("utf8", 0, 5)).toBe("hello");
     sys.connect(a.fd, b.port);
     const r = ring.recv(b.fd, buf);
