@@ -2,7 +2,6 @@
 // submitted together, and every CQE found is handed to JS in one call per batch.
 import { constants } from "node:buffer";
 import { BufferRing, sharedBytes, type BufferRingOptions } from "../buffer-ring.js";
-import { MSG_TRUNC } from "../datagram-batch.js";
 import { closedError, errnoError, invalidArgValue, stateError } from "../errors.js";
 import { CqeBatch, SqeBatch } from "../uring-batch.js";
 import {
