@@ -59,6 +59,19 @@ export class DatagramBatch {
     this.addresses = addresses ? new Uint32Array(2 * this.count) : null;
   }
 
+  /**
+   * @internal Before each syscall: native code writes lengths, flags and addresses through these
+   * views and the kernel fills the slots, so each must still span `count` entries. A transferred
+   * ArrayBuffer (structuredClone/postMessage transfer, ArrayBuffer.prototype.transfer) leaves a
+   * view of length 0.
+   */
+  checkMemory(): void {
+    spans("batch.buffer", this.buffer, this.count * this.slotSize, "bytes (count × slotSize)");
+    spans("batch.lengths", this.lengths, this.count, "entries (count)");
+    spans("batch.flags", this.flags, this.count, "entries (count)");
+    if (this.addresses !== null) spans("batch.addresses", this.addresses, 2 * this.count, "entries (2 × count)");
+  }
+
   /** A view of datagram i (valid until the next recvmmsg overwrites its slot). */
   datagram(i: number): Uint8Array {
     const at = this.#index(i) * this.slotSize;
@@ -68,7 +81,7 @@ export class DatagramBatch {
   /** Copy `data` into slot i and set its length, for sendmmsg (length grows to include i). */
   set(i: number, data: Uint8Array): void {
     this.#index(i);
-    if (!(data instanceof Uint8Array)) throw invalidArgType("data", "Buffer or Uint8Array", data);
+    validate.bytes("data", data);
     if (data.byteLength > this.slotSize) throw invalidArgValue("data", `at most ${this.slotSize} bytes (slotSize)`, data);
     this.buffer.set(data, i * this.slotSize);
     this.lengths[i] = data.byteLength;
@@ -101,6 +114,10 @@ export class DatagramBatch {
     if (this.addresses === null) throw invalidArgValue("options.addresses", "true when the batch was made, to use addresses", false);
     return this.addresses;
   }
+}
+
+function spans(name: string, view: Uint8Array | Uint32Array, min: number, unit: string): void {
+  if (view.length < min) throw invalidArgValue(name, `${view.constructor.name} of at least ${min} ${unit}`, view);
 }
 
 function parseIPv4(host: string): number {

@@ -1,6 +1,7 @@
 // Errors shaped like Node's own: SystemError-like objects with code/errno/syscall, and
 // ERR_INVALID_ARG_* for arguments rejected before any syscall.
-import { getSystemErrorMap } from "node:util";
+import { getSystemErrorMap, types } from "node:util";
+import { isDetached } from "./detached.js";
 
 const systemErrors = getSystemErrorMap();
 
@@ -36,6 +37,10 @@ function coded<T extends Error>(err: T, code: string): T & CodedError {
 }
 
 function describe(value: unknown): string {
+  if (ArrayBuffer.isView(value)) {
+    const length = types.isDataView(value) ? value.byteLength : (value as unknown as { length: number }).length;
+    return `${value.constructor.name}(${length})${isDetached(value) ? " whose ArrayBuffer was detached (transferred)" : ""}`;
+  }
   if (typeof value === "string") return JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value);
   if (typeof value === "bigint") return `${value}n`;
   if (typeof value === "function") return `function ${value.name || "<anonymous>"}`;

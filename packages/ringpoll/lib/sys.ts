@@ -14,8 +14,9 @@ function check(result: number, syscall: string): number {
   return result;
 }
 
+// A detached buffer is refused, zero bytes are not (the rules of uring/args.ts rangeArg).
 function range(buf: Uint8Array, offset: number, length: number | undefined): number {
-  if (!(buf instanceof Uint8Array)) throw invalidArgType("buffer", "Buffer or Uint8Array", buf);
+  validate.bytes("buffer", buf);
   validate.integer("offset", offset, 0, buf.byteLength, `integer between 0 and ${buf.byteLength}`);
   const len = length ?? buf.byteLength - offset;
   validate.integer("length", len, 0, buf.byteLength - offset, `integer between 0 and ${buf.byteLength - offset}`);
@@ -187,6 +188,7 @@ function datagramBatch(value: unknown): DatagramBatch {
  */
 export function recvmmsg(fd: number, batch: DatagramBatch): number | null {
   const b = datagramBatch(batch);
+  b.checkMemory();
   const r = fdn.recvmmsg(validate.fd("fd", fd), b.buffer, b.slotSize, b.count, b.lengths, b.flags, b.addresses);
   if (r === -EAGAIN) {
     b.length = 0;
@@ -207,6 +209,7 @@ export function recvmmsg(fd: number, batch: DatagramBatch): number | null {
  */
 export function sendmmsg(fd: number, batch: DatagramBatch, count?: number): number | null {
   const b = datagramBatch(batch);
+  b.checkMemory();
   count = validate.integer("count", count ?? b.length, 1, b.count, `integer between 1 and ${b.count} (the batch's count)`);
   for (let i = 0; i < count; i++) {
     if (b.lengths[i]! > b.slotSize) throw invalidArgValue(`batch.lengths[${i}]`, `at most ${b.slotSize} (slotSize)`, b.lengths[i]);

@@ -1,4 +1,5 @@
 // Argument validation for lib/: native code trusts what passes these.
+import { isDetached } from "./detached.js";
 import { invalidArgType, invalidArgValue } from "./errors.js";
 
 export function integer(name: string, value: unknown, min: number, max: number, expected?: string): number {
@@ -62,4 +63,14 @@ export function knownKeys(name: string, value: object, keys: readonly string[]):
 export function options<T extends object>(name: string, value: unknown, keys: readonly string[]): T {
   knownKeys(name, object(name, value), keys);
   return value as T;
+}
+
+/**
+ * Memory for the kernel to read or write: a Buffer or Uint8Array whose ArrayBuffer was not
+ * detached. Zero bytes are allowed; each op says what that means (see uring/args.ts).
+ */
+export function bytes(name: string, value: unknown): Uint8Array {
+  if (!(value instanceof Uint8Array)) throw invalidArgType(name, "Buffer or Uint8Array", value);
+  if (isDetached(value)) throw invalidArgValue(name, "Buffer or Uint8Array whose ArrayBuffer is not detached", value);
+  return value;
 }

@@ -1,5 +1,4 @@
 // Argument types and validation shared by every op.
-import { invalidArgType } from "../errors.js";
 import { IOSQE_FIXED_FILE } from "../uring-constants.js";
 import * as validate from "../validate.js";
 
@@ -43,9 +42,17 @@ export function fdArg(fd: Fd, name = "fd"): [number, number] {
   return [validate.fd(name, fd), 0];
 }
 
-/** [offset, length] in `buffer` */
-export function rangeArg(buffer: Uint8Array, options: RwOptions | undefined): [number, number] {
-  if (!(buffer instanceof Uint8Array)) throw invalidArgType("buffer", "Buffer or Uint8Array", buffer);
+/**
+ * [offset, length] in `buffer`. A detached buffer is refused: it has no memory, and the op would
+ * quietly transfer nothing. Zero bytes are allowed, as POSIX allows them, because every op that
+ * takes a buffer gives them a meaning: read/readFixed resolve 0 (or the fd's error), write/send/
+ * sendmsg on a datagram socket send an empty datagram, recv/recvmsg take one datagram off the
+ * socket (recvmsg says `truncated`; recv with MSG_TRUNC gives its length). What cannot mean
+ * anything is refused where it is made: an empty registered buffer, buffer-ring buffer or
+ * DatagramBatch slot.
+ */
+export function rangeArg(buffer: Uint8Array, options: RwOptions | undefined, name = "buffer"): [number, number] {
+  validate.bytes(name, buffer);
   const offset = options?.offset === undefined ? 0 : validate.integer("options.offset", options.offset, 0, buffer.byteLength, `integer between 0 and ${buffer.byteLength}`);
   const max = buffer.byteLength - offset;
   const length = options?.length === undefined ? max : validate.integer("options.length", options.length, 0, max, `integer between 0 and ${max}`);

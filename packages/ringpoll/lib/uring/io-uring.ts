@@ -206,7 +206,7 @@ export class IoUring implements Disposable {
     const i = validate.integer("bufferIndex", index, 0, Math.max(0, this.#registeredBuffers.length - 1));
     const buffer = this.#registeredBuffers[i];
     if (buffer === undefined) throw stateError("no buffers are registered (registerBuffers)");
-    const [offset, length] = rangeArg(buffer, options);
+    const [offset, length] = rangeArg(buffer, options, `registered buffer ${i}`);
     return [buffer, offset, length];
   }
 

@@ -16,7 +16,7 @@ describe("DatagramBatch", () => {
     expect(() => new DatagramBatch({ count: 0, slotSize: 64 })).toThrow("Expected integer between 1 and 1024 for options.count but received 0");
     expect(() => new DatagramBatch({ count: 4, slotSize: 1.5 })).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE" }));
     expect(() => new DatagramBatch({ count: 4, slotSize: 64, lengths: new Uint32Array(3) })).toThrow(
-      "Expected Uint32Array of at least 4 entries (count) for options.lengths but received [object Uint32Array]",
+      "Expected Uint32Array of at least 4 entries (count) for options.lengths but received Uint32Array(3)",
     );
     expect(() => new DatagramBatch({ count: 4, slotSize: 64, lengths: [0, 0, 0, 0] as unknown as Uint32Array })).toThrow(
       expect.objectContaining({ code: "ERR_INVALID_ARG_TYPE" }),
