@@ -20,7 +20,8 @@ export interface NativeEpoll {
 }
 
 export interface NativeFd {
-  socket(type: 0 | 1, family?: 4 | 6): number;
+  /** own: the environment closes the fd if it ends first (worker_threads) */
+  socket(type: 0 | 1, family?: 4 | 6, own?: boolean): number;
   setReuse(fd: number): number;
   /** level: 0 SOL_SOCKET, 1 IPPROTO_TCP, 2 IPPROTO_IPV6 */
   setsockopt(fd: number, level: 0 | 1 | 2, name: number, value: number): number;
@@ -31,7 +32,9 @@ export interface NativeFd {
   bind(fd: number, port: number, host: string): number;
   connect(fd: number, port: number, host: string): number;
   listen(fd: number, backlog: number): number;
-  accept(fd: number): number;
+  accept(fd: number, own?: boolean): number;
+  /** the environment closes `fd` if it ends first (until close() through this addon) */
+  own(fd: number): void;
   localPort(fd: number): number;
   eventfd(initval: number): number;
   pipe(out: Int32Array): number;
@@ -104,6 +107,8 @@ export interface NativeRing {
   counters(out: Float64Array): void;
   /** 0 or -errno; minBatch <= 1: off */
   setCoalesce(minBatch: number, maxWaitUs: number): number;
+  /** CQEs of this tag with res >= 0 carry a new fd (accept): the environment owns it at once */
+  ownFdResults(tag: number): void;
   /** Cancels everything in flight and returns at once; onClosed runs once every CQE is in. */
   close(onClosed?: () => void): void;
 }

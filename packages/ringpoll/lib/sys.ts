@@ -83,9 +83,12 @@ export function connect(fd: number, portNumber: number, hostName = "127.0.0.1"):
   if (r < 0 && r !== -EINPROGRESS) check(r, "connect");
 }
 
-/** accept4(); null when no connection is waiting. */
-export function accept(fd: number): number | null {
-  const r = fdn.accept(validate.fd("fd", fd));
+/**
+ * accept4(); null when no connection is waiting. @internal `own`: the environment closes the new
+ * fd if it ends first (ringpoll/net's servers in worker_threads).
+ */
+export function accept(fd: number, own = false): number | null {
+  const r = fdn.accept(validate.fd("fd", fd), own);
   return r === -EAGAIN ? null : check(r, "accept4");
 }
 

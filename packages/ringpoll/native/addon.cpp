@@ -7,7 +7,7 @@
 #include "ring.hpp"
 #include "uring_probe.hpp"
 
-Addon::Addon(Napi::Env env, Napi::Object exports) {
+Addon::Addon(Napi::Env env, Napi::Object exports) : fds(env) {
   DefineAddon(exports, {InstanceMethod("setErrorFactory", &Addon::SetErrorFactory)});
   exports.Set("Epoll", Epoll::Init(env));
   exports.Set("fd", FdInit(env));

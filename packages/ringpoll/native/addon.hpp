@@ -2,6 +2,7 @@
 #pragma once
 #include <napi.h>
 
+#include "fd_registry.hpp"
 #include "mmsg.hpp"
 
 class Addon : public Napi::Addon<Addon> {
@@ -12,6 +13,7 @@ class Addon : public Napi::Addon<Addon> {
   // Set once from lib/: (errno, syscall, detail?) => Error, so native errors carry code/errno/syscall.
   Napi::FunctionReference errorFactory;
   Napi::FunctionReference bufferRingCtor;
+  FdRegistry fds;  // first member: its cleanup hook must be registered before any Ring's
   MmsgScratch mmsg;
   SysCounters counters;
 

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "addon.hpp"
 #include "mmsg.hpp"
 
 namespace {
@@ -43,12 +44,20 @@ bool Addr(const Napi::CallbackInfo& info, size_t portArg, Address* a) {
   return inet_pton(AF_INET, host.c_str(), &sa->sin_addr) == 1;
 }
 
-// socket(type, family?): type 0 = UDP, 1 = TCP; family 4 (default) or 6. Always nonblocking and
-// close-on-exec.
+// A new fd, registered with the environment's FdRegistry when `own` (closed if a worker ends first).
+Napi::Value NewFd(const Napi::CallbackInfo& info, int fd, bool own) {
+  if (fd >= 0 && own) Addon::Get(info.Env()).fds.Own(fd);
+  return Result(info.Env(), fd);
+}
+
+bool OwnArg(const Napi::CallbackInfo& info, size_t i) { return info.Length() > i && info[i].ToBoolean().Value(); }
+
+// socket(type, family?, own?): type 0 = UDP, 1 = TCP; family 4 (default) or 6. Always nonblocking
+// and close-on-exec.
 Napi::Value Socket(const Napi::CallbackInfo& info) {
   int type = Int(info, 0) == 1 ? SOCK_STREAM : SOCK_DGRAM;
   int family = info.Length() > 1 && Int(info, 1) == 6 ? AF_INET6 : AF_INET;
-  return Result(info.Env(), socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  return NewFd(info, socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), OwnArg(info, 2));
 }
 
 // setsockopt(fd, level, name, value) with an int value; level/name: 0 = SOL_SOCKET, 1 =
@@ -122,8 +131,9 @@ Napi::Value Connect(const Napi::CallbackInfo& info) {
 
 Napi::Value Listen(const Napi::CallbackInfo& info) { return Result(info.Env(), listen(Int(info, 0), Int(info, 1))); }
 
+// accept(fd, own?)
 Napi::Value Accept(const Napi::CallbackInfo& info) {
-  return Result(info.Env(), accept4(Int(info, 0), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  return NewFd(info, accept4(Int(info, 0), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC), OwnArg(info, 1));
 }
 
 // localPort(fd) -> the bound port (IPv4 and IPv6 keep the port at the same offset)
@@ -170,7 +180,17 @@ Napi::Value SendTo(const Napi::CallbackInfo& info) {
   return Result(info.Env(), sendto(Int(info, 0), buf.Data() + off, len, 0, a.get(), a.len));
 }
 
-Napi::Value Close(const Napi::CallbackInfo& info) { return Result(info.Env(), close(Int(info, 0))); }
+// own(fd): the environment's FdRegistry closes it if the environment ends first.
+Napi::Value Own(const Napi::CallbackInfo& info) {
+  Addon::Get(info.Env()).fds.Own(Int(info, 0));
+  return info.Env().Undefined();
+}
+
+Napi::Value Close(const Napi::CallbackInfo& info) {
+  int fd = Int(info, 0);
+  Addon::Get(info.Env()).fds.Forget(fd);
+  return Result(info.Env(), close(fd));
+}
 
 }  // namespace
 
@@ -192,6 +212,7 @@ Napi::Object FdInit(Napi::Env env) {
   o.Set("read", Napi::Function::New<Io<true>>(env, "read"));
   o.Set("write", Napi::Function::New<Io<false>>(env, "write"));
   o.Set("sendto", Napi::Function::New<SendTo>(env, "sendto"));
+  o.Set("own", Napi::Function::New<Own>(env, "own"));
   o.Set("close", Napi::Function::New<Close>(env, "close"));
   MmsgInit(env, o);
   return o;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <optional>
 
+#include "addon.hpp"
 #include "buffer_ring.hpp"
 #include "errors.hpp"
 #include "ring_batch_rules.hpp"
@@ -95,6 +96,7 @@ Napi::Function Ring::Init(Napi::Env env) {
                          InstanceMethod<&Ring::Submits>("submits"),
                          InstanceMethod<&Ring::Counters>("counters"),
                          InstanceMethod<&Ring::SetCoalesce>("setCoalesce"),
+                         InstanceMethod<&Ring::OwnFdResults>("ownFdResults"),
                          InstanceMethod<&Ring::Close>("close"),
                      });
 }
@@ -129,6 +131,7 @@ Ring::Ring(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ring>(info) {
   }
   state_ = st;
   st->owner = this;
+  fds_ = &Addon::Get(env).fds;
   setupFlags_ = p.flags;
   // lib/ backs these with SharedArrayBuffers, which cannot be detached: the pointers stay valid
   // while the references below keep them alive, so the hot path never asks V8 for them again.

@@ -16,6 +16,7 @@
 
 class Ring;
 class BufferRing;
+class FdRegistry;
 
 // Tags with this bit set are requests lib/ tracks (Promises, multishot); native pins their memory.
 constexpr uint32_t kTrackedTag = 0x80000000u;
@@ -98,6 +99,8 @@ class Ring : public Napi::ObjectWrap<Ring> {
   void Dispatch(bool wake = false);
   void EnterAndSubmit(unsigned waitNr);
   Napi::Value SetCoalesce(const Napi::CallbackInfo& info);
+  void OwnFdResults(const Napi::CallbackInfo& info);
+  void OwnFdResult(const io_uring_cqe* cqe);
   bool Overflowed();
   int ConsumeAll();
   void UpdateIdle();
@@ -140,4 +143,9 @@ class Ring : public Napi::ObjectWrap<Ring> {
   bool teardown_ = false;  // env cleanup: no napi calls
   bool closing_ = false;   // close() called: no new work; released when the last CQE is reaped
   Napi::FunctionReference onClosed_;
+  // CQEs of this tag carry a new fd (a multishot accept): the env's FdRegistry owns it at once, so
+  // one reaped but never seen by JS (a worker terminated meanwhile) is still closed.
+  FdRegistry* fds_ = nullptr;
+  uint32_t fdTag_ = 0;
+  bool ownsFdResults_ = false;
 };

@@ -6,6 +6,7 @@
 #include <cerrno>
 
 #include "errors.hpp"
+#include "fd_registry.hpp"
 #include "ring.hpp"
 
 namespace {
@@ -104,6 +105,7 @@ int Ring::ReapInto(bool pollIopoll, bool coalesce) {
     if (cqe->user_data & kInternal) continue;
     auto tag = static_cast<uint32_t>(cqe->user_data);
     if (final && (tag & kTrackedTag) != 0) ReleaseSlot(tag);
+    OwnFdResult(cqe);
     t[n] = tag;
     rs[n] = cqe->res;
     fl[n] = cqe->flags;
@@ -123,6 +125,7 @@ int Ring::ConsumeAll() {
   io_uring_for_each_cqe(ring, head, cqe) {
     seen++;
     if (cqe->user_data == kEventfdRead) continue;  // never counted in flight
+    OwnFdResult(cqe);
     if ((cqe->flags & IORING_CQE_F_MORE) == 0) {
       inflight_--;
       memory_.Release(cqe->user_data);
@@ -132,6 +135,20 @@ int Ring::ConsumeAll() {
   }
   io_uring_cq_advance(ring, seen);
   return 0;
+}
+
+void Ring::OwnFdResult(const io_uring_cqe* cqe) {
+  // the upper half holds RingMemory bits or kInternal, the tag is the lower half
+  if (ownsFdResults_ && (cqe->user_data & kInternal) == 0 && static_cast<uint32_t>(cqe->user_data) == fdTag_ &&
+      cqe->res >= 0) {
+    fds_->Own(cqe->res);
+  }
+}
+
+// ownFdResults(tag): CQEs with this (untracked) tag and res >= 0 carry a new fd the env owns.
+void Ring::OwnFdResults(const Napi::CallbackInfo& info) {
+  fdTag_ = info[0].As<Napi::Number>().Uint32Value();
+  ownsFdResults_ = true;
 }
 
 bool Ring::Overflowed() {

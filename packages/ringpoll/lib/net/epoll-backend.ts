@@ -56,7 +56,7 @@ export class EpollBackend extends Connections<Conn> implements Backend {
     for (let n = 0; n < ACCEPTS_PER_BATCH && this.listenFd >= 0; n++) {
       let fd: number | null;
       try {
-        fd = sys.accept(this.listenFd);
+        fd = sys.accept(this.listenFd, true);
       } catch (err) {
         this.#events.acceptError(err as Error);
         return;

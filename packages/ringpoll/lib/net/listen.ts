@@ -32,7 +32,8 @@ export async function listenSocket(spec: ListenSpec): Promise<number> {
   let last: RingpollSystemError | null = null;
   for (const address of addresses) {
     const v6 = address.includes(":");
-    const fd = native.fd.socket(1, v6 ? 6 : 4);
+    // owned: closed by the environment if a worker ends while it listens
+    const fd = native.fd.socket(1, v6 ? 6 : 4, true);
     if (fd < 0) {
       last = listenError(errnoError(-fd, "socket"), address, spec.port);
       // no IPv6 on this host: fall back to IPv4

@@ -85,6 +85,7 @@ export class UringBackend extends Connections<Conn> implements Backend {
       this.ring.close();
       throw err;
     }
+    this.ring.ownFdResults((LISTENER << 2) | ACCEPT);
     this.ring.onCompletions((b) => this.#onBatch(b));
   }
 

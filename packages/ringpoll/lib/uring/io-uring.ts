@@ -280,6 +280,15 @@ export class IoUring implements Disposable {
   }
 
   /**
+   * @internal CQEs of untracked `tag` with a result >= 0 carry a new fd (a multishot accept): the
+   * environment owns it from the moment it is reaped, so a worker terminated before JS saw it still
+   * closes it.
+   */
+  ownFdResults(tag: number): void {
+    this.#req.open().ownFdResults(tag);
+  }
+
+  /**
    * IORING_OP_RECVMSG (UDP): resolves to the bytes stored, the peer's IPv4 address, and whether the
    * datagram was longer than the buffer (`truncated`: the kernel cut it and discarded the rest;
    * MSG_TRUNC in the msg_flags it writes back).

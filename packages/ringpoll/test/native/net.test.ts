@@ -448,7 +448,9 @@ for (const backend of ["io_uring", "epoll"] as const) {
       expect(() => createServer({ batch: { data() {}, onData() {} } as never })).toThrow(/options.batch.onData/);
     });
 
-    it("a worker_threads server terminated mid-traffic takes nothing down with it", async () => {
+    it("a worker_threads server terminated mid-traffic takes nothing down with it and leaves no fd open", async () => {
+      await turns(5); // rings and fds of earlier tests' servers are gone
+      const before = openFdCount();
       const w = new Worker(new URL("./fixtures/net-worker.mjs", import.meta.url), { workerData: { backend } });
       const [port] = (await once(w, "message")) as [number];
       let echoed = 0;
@@ -470,6 +472,11 @@ for (const backend of ["io_uring", "epoll"] as const) {
       const exited = once(w, "exit");
       await w.terminate();
       await exited;
+      // The worker's listening socket and accepted connections were closed with it: once this
+      // thread's client sockets are closed too, the fd count is back where it started.
+      for (const s of sockets.splice(0)) s.destroy();
+      for (let i = 0; i < 50 && openFdCount() !== before; i++) await turns(1);
+      expect(openFdCount()).toBe(before);
       // this thread's own server still serves
       const { port: p2 } = await listen({}, (s) => s.pipe(s));
       const c = await connect(p2);
