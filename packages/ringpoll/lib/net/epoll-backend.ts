@@ -27,6 +27,11 @@ export class EpollBackend extends Connections<Conn> implements Backend {
   readonly #events: BackendEvents;
   readonly #arena = Buffer.allocUnsafeSlow(ARENA);
   #used = 0;
+  /** what the server asks (setRef) */
+  #wantRef = true;
+  #refed = true;
+  /** connections in the epoll: receiving or waiting to send (the io_uring backend's "in flight") */
+  #watched = 0;
 
   constructor(events: BackendEvents) {
     super();
@@ -107,12 +112,27 @@ export class EpollBackend extends Connections<Conn> implements Backend {
     if (want === 0) this.#ep.remove(c.fd);
     else if (c.mask === 0) this.#ep.add(c.fd, want, id + 1);
     else this.#ep.modify(c.fd, want, id + 1);
+    if ((want === 0) !== (c.mask === 0)) this.#watched += want === 0 ? -1 : 1;
     c.mask = want;
+    this.#updateRef();
+  }
+
+  /**
+   * Like libuv's handles: the loop stays alive while the listener accepts or a connection receives
+   * or waits to send, not for a connection with nothing to do (ended, or paused by a full reader).
+   */
+  #updateRef(): void {
+    const ref = this.#wantRef && (this.listenFd >= 0 || this.#watched > 0);
+    if (ref === this.#refed || this.#ep.closed) return;
+    this.#refed = ref;
+    if (ref) this.#ep.ref();
+    else this.#ep.unref();
   }
 
   startAccept(listenFd: number): void {
     this.listenFd = listenFd;
     this.#ep.add(listenFd, EPOLLIN, 0);
+    this.#updateRef();
   }
 
   stopAccept(): void {
@@ -120,6 +140,7 @@ export class EpollBackend extends Connections<Conn> implements Backend {
     this.#ep.remove(this.listenFd);
     sys.close(this.listenFd);
     this.listenFd = -1;
+    this.#updateRef();
     this.maybeDestroy();
   }
 
@@ -179,7 +200,11 @@ export class EpollBackend extends Connections<Conn> implements Backend {
     const c = this.conns[id];
     if (c === undefined) return;
     this.remove(id);
-    if (c.mask !== 0) this.#ep.remove(c.fd);
+    if (c.mask !== 0) {
+      this.#ep.remove(c.fd);
+      this.#watched--;
+      this.#updateRef();
+    }
     this.closeFd(c.fd);
     c.sends.length = 0;
     process.nextTick(cb);
@@ -187,9 +212,8 @@ export class EpollBackend extends Connections<Conn> implements Backend {
   }
 
   setRef(ref: boolean): void {
-    if (this.#ep.closed) return;
-    if (ref) this.#ep.ref();
-    else this.#ep.unref();
+    this.#wantRef = ref;
+    this.#updateRef();
   }
 
   protected release(): void {

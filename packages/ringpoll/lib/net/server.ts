@@ -27,6 +27,10 @@ export class Server extends EventEmitter implements BackendEvents {
   #address: sys.SocketAddress | null = null;
   #starting = false;
   #refed = true;
+  /** sockets with unref() called (net: each socket is a handle of its own, ref'd by default) */
+  #unrefedSockets = 0;
+  /** what the backend was last told */
+  #backendRef: boolean | null = null;
   // batch mode (options.batch)
   readonly #batch: BatchHandler | null;
   readonly #received = new DataBatch();
@@ -83,7 +87,10 @@ export class Server extends EventEmitter implements BackendEvents {
       const { backend, info } = createBackend(this.#options.backend, this, { bufferCount: this.#options.bufferCount, bufferSize: this.#options.bufferSize });
       this.#backend = backend;
       this.#info = info;
-      this.#host = { backend, closed: (s, id) => this.#socketClosed(s, id), refChanged: () => this.#updateRef() };
+      this.#host = { backend, closed: (s, id) => this.#socketClosed(s, id), refChanged: (refed) => {
+          this.#unrefedSockets += refed ? -1 : 1;
+          this.#updateRef();
+        } };
     }
     this.#address = sys.localAddress(fd);
     this.#backend.startAccept(fd);
@@ -115,6 +122,7 @@ export class Server extends EventEmitter implements BackendEvents {
     if (this.#backend !== null) {
       this.#backend.destroy();
       this.#backend = null;
+      this.#backendRef = null;
       this.#host = null;
     }
     process.nextTick(() => this.emit("close"));
@@ -139,11 +147,12 @@ export class Server extends EventEmitter implements BackendEvents {
     return this;
   }
 
+  /** Alive while listening (unless unref'd) or while a connection is open that is not unref'd. */
   #updateRef(): void {
     if (this.#backend === null) return;
-    let ref = this.#refed && this.#listenFd >= 0;
-    for (let i = 0; !ref && i < this.#sockets.length; i++) ref = this.#sockets[i]?.refed === true;
-    if (this.#batch !== null && this.#connections > 0) ref = true;
+    const ref = (this.#refed && this.#listenFd >= 0) || this.#connections - this.#unrefedSockets > 0;
+    if (ref === this.#backendRef) return;
+    this.#backendRef = ref;
     this.#backend.setRef(ref);
   }
 
@@ -163,6 +172,7 @@ export class Server extends EventEmitter implements BackendEvents {
     if (this.#batch !== null) {
       this.#open[id] = true;
       this.#connections++;
+      this.#updateRef();
       this.#batch.open?.(id);
       return true;
     }
@@ -170,6 +180,7 @@ export class Server extends EventEmitter implements BackendEvents {
     const socket = new Socket(this.#host!, id, { allowHalfOpen: o.allowHalfOpen, readableHighWaterMark: o.highWaterMark, writableHighWaterMark: o.highWaterMark });
     this.#sockets[id] = socket;
     this.#connections++;
+    this.#updateRef();
     if (o.noDelay) socket.setNoDelay(true);
     if (o.keepAlive) socket.setKeepAlive(true, o.keepAliveInitialDelay);
     if (o.pauseOnConnect) socket.holdReceive();
@@ -264,6 +275,7 @@ export class Server extends EventEmitter implements BackendEvents {
     this.#open[id] = false;
     this.#backend.close(id, () => {
       this.#connections--;
+      this.#updateRef();
       this.#batch?.close?.(id, err);
       this.#closeIfDrained();
     });
@@ -279,7 +291,8 @@ export class Server extends EventEmitter implements BackendEvents {
     // socket's close callback runs): the closed socket still counts.
     if (this.#sockets[id] === socket) this.#sockets[id] = undefined;
     this.#connections--;
-    if (!socket.refed) this.#updateRef();
+    if (!socket.refed) this.#unrefedSockets--;
+    this.#updateRef();
     this.#closeIfDrained();
   }
 }

@@ -16,8 +16,8 @@ export interface SocketHost {
   backend: Backend;
   /** the socket is gone (fd closed): the server forgets it */
   closed(socket: Socket, id: number): void;
-  /** ref/unref of one socket changed */
-  refChanged(): void;
+  /** this socket was ref'd (true) or unref'd (false) */
+  refChanged(refed: boolean): void;
 }
 
 export class Socket extends Duplex {
@@ -243,7 +243,7 @@ export class Socket extends Duplex {
   ref(): this {
     if (!this.refed) {
       this.refed = true;
-      this.#host.refChanged();
+      if (this.id >= 0) this.#host.refChanged(true);
     }
     return this;
   }
@@ -251,7 +251,7 @@ export class Socket extends Duplex {
   unref(): this {
     if (this.refed) {
       this.refed = false;
-      this.#host.refChanged();
+      if (this.id >= 0) this.#host.refChanged(false);
     }
     return this;
   }

@@ -1,9 +1,10 @@
 // ringpoll/net: one suite, run on each backend. Real sockets on loopback, node:net as the client.
 import { createHash, randomBytes } from "node:crypto";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createInterface } from "node:readline";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -483,6 +484,53 @@ for (const backend of ["io_uring", "epoll"] as const) {
       const got = collect(c);
       c.end("alive");
       expect((await got).toString()).toBe("alive");
+    });
+
+    describe("keeping the process alive, as net does", () => {
+      const fixture = fileURLToPath(new URL("./fixtures/net-ref.mjs", import.meta.url));
+
+      /** A child serving one connection in `mode`: its output lines, and this side of the connection. */
+      async function serveInChild(mode: string) {
+        const p = spawn(process.execPath, [fixture, backend, mode], { stdio: ["ignore", "pipe", "inherit"] });
+        const exited = new Promise<number | null>((resolve) => p.once("exit", (code) => resolve(code)));
+        const lines: string[] = [];
+        createInterface({ input: p.stdout }).on("line", (l) => lines.push(l));
+        const until = async (done: () => boolean) => {
+          for (let i = 0; i < 2000 && !done(); i++) await new Promise((r) => setTimeout(r, 5));
+        };
+        await until(() => lines.length > 0 || p.exitCode !== null);
+        const client = await connect(Number(lines[0]));
+        client.on("error", () => {});
+        await until(() => lines.includes("connection") || p.exitCode !== null);
+        return { client, lines, exited, hasExited: () => p.exitCode !== null, until };
+      }
+
+      for (const mode of ["server-closed", "server-unref", "server-unref-first"]) {
+        it(`an open connection keeps it alive (${mode}) until the peer closes`, async () => {
+          const { client, lines, exited, hasExited } = await serveInChild(mode);
+          // Long enough for a child with nothing keeping its loop alive to have exited.
+          await new Promise((r) => setTimeout(r, 300));
+          expect(hasExited()).toBe(false);
+          client.destroy();
+          expect(await exited).toBe(0);
+          expect(lines.slice(1)).toEqual(["connection", "end", "socket-close", "exit"]);
+        });
+      }
+
+      it("socket.unref() and server.unref() let it exit with the connection open", async () => {
+        const { lines, exited } = await serveInChild("all-unref");
+        // (this side never closes: its socket closes because the child exited)
+        expect(await exited).toBe(0);
+        expect(lines.slice(1)).toEqual(["connection", "exit"]);
+      });
+
+      it("a half-open connection with nothing to receive or send does not keep it alive", async () => {
+        const { client, lines, exited, until } = await serveInChild("half-open");
+        client.end();
+        await until(() => lines.includes("end"));
+        expect(await exited).toBe(0);
+        expect(lines.slice(1)).toEqual(["connection", "end", "exit"]);
+      });
     });
 
     it("10,000 connect/close cycles leak no fd", { timeout: 120_000 }, async () => {
