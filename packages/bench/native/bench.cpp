@@ -158,6 +158,15 @@ Napi::Value UdpRr(const Napi::CallbackInfo& info) {
   cfg->serverCpu = Int(o, "serverCpu", -1);
   cfg->warmup = Num(o, "warmup", 0.5);
   cfg->seconds = Num(o, "seconds", 2);
+  Napi::Value counter = o.Get("externalCounter");
+  if (cfg->server == "external") {
+    if (!counter.IsTypedArray() || counter.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+      throw Napi::TypeError::New(env, "bench.udpRr: externalCounter must be a Uint32Array");
+    }
+    cfg->externalCounter = counter.As<Napi::Uint32Array>().Data();
+    cfg->externalFds = Ints(o, "externalFds");
+    cfg->externalThread = pthread_self();
+  }
   Napi::Object cancelHolder;
   cfg->cancel = CancelFlag(o, &cancelHolder);
   auto result = std::make_shared<UdpResult>();
@@ -166,8 +175,16 @@ Napi::Value UdpRr(const Napi::CallbackInfo& info) {
       [result](Napi::Env e) {
         Napi::Object r = WindowToJs(e, result->window);
         r.Set("injectLoops", Napi::Number::New(e, static_cast<double>(result->injectLoops)));
+        Napi::Object rtt = Napi::Object::New(e);
+        const char* names[] = {"p50", "p90", "p99", "p999", "max"};
+        for (size_t i = 0; i < result->rttQuantiles.size() && i < 5; i++) {
+          rtt.Set(names[i], Napi::Number::New(e, static_cast<double>(result->rttQuantiles[i]) / 1000));
+        }
+        rtt.Set("count", Napi::Number::New(e, static_cast<double>(result->rttCount)));
+        r.Set("rttUs", rtt);
         return r;
       });
+  if (cfg->server == "external") w->Keep(counter.As<Napi::Object>());
   if (cfg->cancel != nullptr) w->Keep(cancelHolder);
   w->Queue();
   return w->Promise();

@@ -54,6 +54,7 @@ Window Measure(const Plan& plan, const Failure& failure) {
   Window w;
   SleepUntil(MonotonicNs() + static_cast<int64_t>(plan.warmup * 1e9), plan, failure);
   Snapshot start = Take(plan);
+  if (plan.window) plan.window(true);
   const int64_t end = start.t + static_cast<int64_t>(plan.seconds * 1e9);
   int64_t lastT = start.t;
   uint64_t lastCount = start.count;
@@ -66,6 +67,7 @@ Window Measure(const Plan& plan, const Failure& failure) {
     lastCount = c;
     if (now >= end || !full) break;
   }
+  if (plan.window) plan.window(false);
   Snapshot stop = Take(plan);
   w.count = stop.count - start.count;
   w.secondary = stop.secondary - start.secondary;

@@ -22,6 +22,8 @@ struct Plan {
   double seconds = 2;
   // Set (non-zero) by JS to end the run early, e.g. on SIGINT; read without locking.
   int32_t* cancel = nullptr;
+  // Optional: called with true when the measured window opens (after the warm-up), false when it closes.
+  std::function<void(bool)> window;
 };
 
 struct Window {

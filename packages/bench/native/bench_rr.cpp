@@ -5,6 +5,7 @@
 
 #include <vector>
 
+#include "bench_cpu.hpp"
 #include "bench_inject.hpp"
 
 namespace bench {
@@ -47,7 +48,7 @@ void EpollRun(const RrConfig& cfg, Counter& counter, Failure& failure, const Sto
         continue;
       }
       total++;
-      onReady(fd, buf.data(), got);
+      onReady(events[i].data.u32, fd, buf.data(), got);
     }
     if (cfg.injectLoops) Spin(cfg.injectLoops * (total - before));
     counter.Publish(total);
@@ -56,20 +57,25 @@ void EpollRun(const RrConfig& cfg, Counter& counter, Failure& failure, const Sto
 }
 }  // namespace
 
-void RunRrClient(const RrConfig& cfg, Counter& transactions, Failure& failure, const Stop& stop) {
+void RunRrClient(const RrConfig& cfg, Counter& transactions, Failure& failure, const Stop& stop, LatencyHistogram& rtt,
+                 const std::atomic<bool>& recording) {
   std::vector<char> req(cfg.size > 0 ? cfg.size : 1, 'q');
+  std::vector<int64_t> sentAt(cfg.fds.size(), MonotonicNs());
   for (int fd : cfg.fds) {
     if (send(fd, req.data(), cfg.size, 0) < 0 && !Transient(errno)) return failure.Record(errno, "send");
   }
   RrConfig client = cfg;
   client.injectLoops = 0;
-  EpollRun(client, transactions, failure, stop, [&](int fd, char*, ssize_t) {
+  EpollRun(client, transactions, failure, stop, [&](uint32_t flow, int fd, char*, ssize_t) {
+    int64_t now = MonotonicNs();
+    if (recording.load(std::memory_order_relaxed)) rtt.Record(static_cast<uint64_t>(now - sentAt[flow]));
+    sentAt[flow] = now;
     if (send(fd, req.data(), cfg.size, MSG_DONTWAIT) < 0 && !Transient(errno)) failure.Record(errno, "send");
   });
 }
 
 void RunRrEpollServer(const RrConfig& cfg, Counter& requests, Failure& failure, const Stop& stop) {
-  EpollRun(cfg, requests, failure, stop, [&](int fd, char* data, ssize_t len) {
+  EpollRun(cfg, requests, failure, stop, [&](uint32_t, int fd, char* data, ssize_t len) {
     if (send(fd, data, len, MSG_DONTWAIT) < 0 && !Transient(errno)) failure.Record(errno, "send");
   });
 }

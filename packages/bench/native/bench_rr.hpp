@@ -1,9 +1,11 @@
 // udp-rr, modelled on neper udp_rr: every flow keeps one request in flight; the client counts
 // transactions, the server answers each request on the socket it came in on.
 #pragma once
+#include <atomic>
 #include <vector>
 
 #include "bench_common.hpp"
+#include "bench_latency.hpp"
 
 namespace bench {
 
@@ -14,8 +16,10 @@ struct RrConfig {
   uint64_t injectLoops = 0;
 };
 
-// Client: sends the first request on every flow, then one new request per response.
-void RunRrClient(const RrConfig& cfg, Counter& transactions, Failure& failure, const Stop& stop);
+// Client: sends the first request on every flow, then one new request per response. While
+// `recording` is set, each transaction's round trip (send to response) goes into `rtt`.
+void RunRrClient(const RrConfig& cfg, Counter& transactions, Failure& failure, const Stop& stop, LatencyHistogram& rtt,
+                 const std::atomic<bool>& recording);
 
 // Server in epoll_wait(maxevents): one recv + one send per ready socket.
 void RunRrEpollServer(const RrConfig& cfg, Counter& requests, Failure& failure, const Stop& stop);

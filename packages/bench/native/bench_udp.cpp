@@ -1,6 +1,7 @@
 #include "bench_udp.hpp"
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <thread>
 
@@ -51,6 +52,18 @@ std::vector<SenderConfig> SplitSenders(const std::vector<int>& fds, int senders,
   return out;
 }
 
+// A JS receiver bumps a uint32; widen it here (it cannot wrap twice within one sample).
+std::function<uint64_t()> ExternalCount(uint32_t* counter) {
+  auto last = std::make_shared<uint32_t>(std::atomic_ref<uint32_t>(*counter).load(std::memory_order_relaxed));
+  auto wide = std::make_shared<uint64_t>(0);
+  return [last, wide, counter] {
+    uint32_t now = std::atomic_ref<uint32_t>(*counter).load(std::memory_order_relaxed);
+    *wide += static_cast<uint32_t>(now - *last);
+    *last = now;
+    return *wide;
+  };
+}
+
 }  // namespace
 
 void RunPps(const PpsConfig& cfg, UdpResult& out, Failure& failure) {
@@ -72,15 +85,7 @@ void RunPps(const PpsConfig& cfg, UdpResult& out, Failure& failure) {
     Plan plan;
     if (!failure.Failed()) {
       if (external) {
-        // The JS receiver bumps a uint32; widen it here (it cannot wrap twice within one sample).
-        auto last = std::make_shared<uint32_t>(std::atomic_ref<uint32_t>(*cfg.externalCounter).load(std::memory_order_relaxed));
-        auto wide = std::make_shared<uint64_t>(0);
-        plan.count = [last, wide, p = cfg.externalCounter] {
-          uint32_t now = std::atomic_ref<uint32_t>(*p).load(std::memory_order_relaxed);
-          *wide += static_cast<uint32_t>(now - *last);
-          *last = now;
-          return *wide;
-        };
+        plan.count = ExternalCount(cfg.externalCounter);
         plan.receiverThreads.push_back(cfg.externalThread);
       } else {
         ReceiverConfig rc;
@@ -120,8 +125,9 @@ void RunPps(const PpsConfig& cfg, UdpResult& out, Failure& failure) {
 void RunRr(const RrRunConfig& cfg, UdpResult& out, Failure& failure) {
   Stop stop;
   if (!stop.Valid()) return failure.Record(errno, "eventfd");
-  if (cfg.server != "epoll" && cfg.server != "uring") return failure.Record(EINVAL, "bench", "unknown udp-rr server " + cfg.server);
-  std::vector<int> server = OpenBound(cfg.serverAt, cfg.flows, 0, 0, failure);
+  bool external = cfg.server == "external";
+  if (cfg.server != "epoll" && cfg.server != "uring" && !external) return failure.Record(EINVAL, "bench", "unknown udp-rr server " + cfg.server);
+  std::vector<int> server = external ? cfg.externalFds : OpenBound(cfg.serverAt, cfg.flows, 0, 0, failure);
   std::vector<int> client;
   int snmp = -1;
   if (!failure.Failed()) client = OpenConnected(cfg.client, LocalAddresses(server, failure), true, failure);
@@ -130,6 +136,8 @@ void RunRr(const RrRunConfig& cfg, UdpResult& out, Failure& failure) {
   out.injectLoops = LoopsForNs(cfg.injectNs);
   Counter requests;
   std::vector<Counter> txns(cfg.clients);
+  std::vector<LatencyHistogram> rtt(cfg.clients);
+  std::atomic<bool> recording{false};
   {
     Threads threads(stop);
     if (!failure.Failed()) {
@@ -139,24 +147,30 @@ void RunRr(const RrRunConfig& cfg, UdpResult& out, Failure& failure) {
       sc.size = cfg.size;
       sc.maxEvents = cfg.maxEvents;
       sc.injectLoops = out.injectLoops;
-      bool uring = cfg.server == "uring";
-      plan.receiverThreads.push_back(threads.Start(cfg.serverCpu, failure, [&, sc, uring] {
-        if (uring) RunRrUringServer(sc, requests, failure, stop);
-        else RunRrEpollServer(sc, requests, failure, stop);
-      }));
+      if (external) {
+        plan.secondary = ExternalCount(cfg.externalCounter);
+        plan.receiverThreads.push_back(cfg.externalThread);
+      } else {
+        bool uring = cfg.server == "uring";
+        plan.receiverThreads.push_back(threads.Start(cfg.serverCpu, failure, [&, sc, uring] {
+          if (uring) RunRrUringServer(sc, requests, failure, stop);
+          else RunRrEpollServer(sc, requests, failure, stop);
+        }));
+        plan.secondary = [&] { return requests.Read(); };
+      }
       std::vector<RrConfig> cc(cfg.clients);
       for (size_t i = 0; i < client.size(); i++) cc[i % cfg.clients].fds.push_back(client[i]);
       for (size_t i = 0; i < cc.size(); i++) {
         cc[i].size = cfg.size;
         cc[i].maxEvents = cfg.maxEvents;
-        threads.Start(CpuAt(cfg.clientCpus, i), failure, [&, i, c = cc[i]] { RunRrClient(c, txns[i], failure, stop); });
+        threads.Start(CpuAt(cfg.clientCpus, i), failure, [&, i, c = cc[i]] { RunRrClient(c, txns[i], failure, stop, rtt[i], recording); });
       }
       plan.count = [&] {
         uint64_t s = 0;
         for (auto& c : txns) s += c.Read();
         return s;
       };
-      plan.secondary = [&] { return requests.Read(); };
+      plan.window = [&](bool open) { recording.store(open, std::memory_order_relaxed); };
       plan.snmpFd = snmp;
       plan.warmup = cfg.warmup;
       plan.seconds = cfg.seconds;
@@ -165,9 +179,13 @@ void RunRr(const RrRunConfig& cfg, UdpResult& out, Failure& failure) {
     }
     threads.StopAndJoin();
   }
+  LatencyHistogram all;
+  for (auto& h : rtt) all.Merge(h);
+  out.rttCount = all.Total();
+  for (double q : {0.5, 0.9, 0.99, 0.999, 1.0}) out.rttQuantiles.push_back(all.Quantile(q));
   if (snmp >= 0) close(snmp);
   CloseAll(client);
-  CloseAll(server);
+  if (!external) CloseAll(server);
 }
 
 }  // namespace bench

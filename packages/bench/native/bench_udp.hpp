@@ -37,12 +37,15 @@ struct UdpResult {
   Window window;
   uint64_t injectLoops = 0;
   unsigned ringFlags = 0;
+  // udp-rr: round trips measured by the client over the window, in ns (empty otherwise)
+  std::vector<uint64_t> rttQuantiles;  // p50, p90, p99, p99.9, max
+  uint64_t rttCount = 0;
 };
 
 void RunPps(const PpsConfig& cfg, UdpResult& out, Failure& failure);
 
 struct RrRunConfig {
-  std::string server;            // "epoll" or "uring"
+  std::string server;            // "epoll", "uring", or "external" (a JS server answers)
   Endpoint client, serverAt;
   int flows = 1000;
   int size = 64;
@@ -53,6 +56,11 @@ struct RrRunConfig {
   int serverCpu = -1;
   double warmup = 0.5, seconds = 2;
   int32_t* cancel = nullptr;  // see Plan::cancel
+  // external server: its sockets (bound; connected here to the client's) and the request counter
+  // it bumps (a JS Uint32Array element), on the thread that called
+  std::vector<int> externalFds;
+  uint32_t* externalCounter = nullptr;
+  pthread_t externalThread{};
 };
 
 // window.count = transactions (client side), window.secondary = requests the server received.

@@ -20,6 +20,8 @@ export interface NativeWindow {
   injectLoops?: number;
   bytes?: number;
   ringFlags?: number;
+  /** udp-rr: the client's round trips over the window, in µs (bucket upper edges, ~3 % wide) */
+  rttUs?: { p50: number; p90: number; p99: number; p999: number; max: number; count: number };
 }
 
 export interface PpsOptions {
@@ -47,7 +49,8 @@ export interface PpsOptions {
 }
 
 export interface RrOptions {
-  server: "epoll" | "uring";
+  /** "external": a JS server on externalFds answers, bumping externalCounter[0] per request */
+  server: "epoll" | "uring" | "external";
   clientNetns: string;
   clientHost: string;
   serverNetns: string;
@@ -61,6 +64,8 @@ export interface RrOptions {
   serverCpu: number;
   warmup: number;
   seconds: number;
+  externalFds?: number[];
+  externalCounter?: Uint32Array;
 }
 
 export interface IopsOptions {

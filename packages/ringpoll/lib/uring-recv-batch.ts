@@ -164,6 +164,8 @@ export class RecvBatches implements AsyncIterableIterator<RecvBatch> {
     } else if (res === -errno.ECANCELED) {
       this.#state[i] = ENDED;
       this.#ended++;
+    } else if (res === -errno.ECONNREFUSED) {
+      // A connected UDP socket reports an ICMP port-unreachable once; it can still receive.
     } else if (res < 0 && !this.#finished && this.#error === null) {
       this.#error = errnoError(-res, this.#h.syscall);
     }

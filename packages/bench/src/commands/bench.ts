@@ -14,7 +14,7 @@ import { IOPS_ENGINES, fioAvailable, runIops, type IopsEngine } from "../iops/ru
 import { createNetnsPair, netnsAvailable, type NetnsPair } from "../netns.js";
 import { progressBar } from "../progress.js";
 import { PPS_RECEIVERS, runPps } from "../pps/run.js";
-import { RR_SERVERS, runRr, type RrServer } from "../pps/udp-rr.js";
+import { RR_SERVERS, rttLines, runRr, type RrServer } from "../pps/udp-rr.js";
 import { newSession, SCHEMA, type ResultFile, type ScenarioResult } from "../schema.js";
 import { formatTable } from "../table.js";
 
@@ -219,6 +219,7 @@ async function udpRr(opts: RrFlags): Promise<void> {
   ).finally(() => bar.stop());
   const path = writeResults("udp-rr", results, opts, { sender: opts.cpuClient, receiver: opts.cpuServer }, opts.clients + 1);
   console.log(formatTable(results, "tps", "epoll"));
+  console.log(rttLines(results).join("\n"));
   console.log(`\nresults: ${path}`);
 }
 
@@ -348,7 +349,7 @@ export function registerBench(program: Command): void {
     guarded(() => pps(opts)),
   );
 
-  common(bench.command("udp-rr").description("neper-style udp_rr: 1000 flows, one server thread in epoll_wait(1000) or io_uring"), 2, 3)
+  common(bench.command("udp-rr").description("neper-style udp_rr: 1000 flows, one server thread in epoll_wait(1000) or io_uring, or a JS server (ringpoll) on the Node main thread"), 2, 3)
     .option("--servers <list>", `comma-separated: ${RR_SERVERS.join(", ")}`, list("--servers", RR_SERVERS), [...RR_SERVERS])
     .option("--flows <n>", "flows, one socket each side", integer("--flows", 1, 4096), 1000)
     .option("--size <bytes>", "request and response payload", integer("--size", 1, 1472), 64)

@@ -19,14 +19,14 @@ import type { JsReceiver } from "./js-receivers.js";
 
 export const JS_URING_COALESCE: CoalesceOptions = { minBatch: 32, maxWaitUs: 250 };
 
-function openRing(coalesce: CoalesceOptions | null): IoUring {
+export function openRing(coalesce: CoalesceOptions | null): IoUring {
   // DEFER_TASKRUN: completion work runs when the loop asks, not via IPIs from the softirq path.
   const ring = new IoUring({ entries: 4096, singleIssuer: true, deferTaskrun: true, fallback: true });
   if (coalesce) ring.coalesce(coalesce);
   return ring;
 }
 
-function receiver(ring: IoUring, fds: number[], datagrams: () => number, stopReceiving: () => void): JsReceiver {
+export function receiver(ring: IoUring, fds: number[], datagrams: () => number, stopReceiving: () => void): JsReceiver {
   return {
     stop: async () => {
       // close() reaps the cancelled requests; they must not be re-armed. The sockets go after.

@@ -6,7 +6,7 @@ import type { Run, ScenarioResult } from "../schema.js";
 import { engine, type NativeWindow, type PpsOptions } from "../engine.js";
 import { median, cv } from "../stats/describe.js";
 import { perWake } from "./js-counters.js";
-import { JS_RECEIVERS, startJsReceiver, type JsReceiverName } from "./js-receivers.js";
+import { JS_RECEIVERS, startJsReceiver, type JsReceiver, type JsReceiverName } from "./js-receivers.js";
 
 export const NATIVE_RECEIVERS = ["recvmmsg", "epoll", "epoll-1", "uring", "uring-recvmsg"] as const;
 export const PPS_RECEIVERS: readonly string[] = [...NATIVE_RECEIVERS, ...JS_RECEIVERS];
@@ -62,23 +62,38 @@ export function baseOptions(p: PpsParams, receiver: string, seconds: number): Pp
 export type JsWindow = NativeWindow & { wakes: Record<string, number | null> };
 
 /** A JS receiver on the Node main thread (pinned to the receiver CPU for the run). */
-export async function runJsReceiverWindow(p: PpsParams, name: JsReceiverName, seconds: number): Promise<JsWindow> {
+export function runJsReceiverWindow(p: PpsParams, name: JsReceiverName, seconds: number): Promise<JsWindow> {
   const fds = Array.from(engine.openReceivers({ netns: p.receiver.netns, host: p.receiver.host, flows: p.flows, port: p.port, rcvbuf: p.rcvbuf }));
+  return runJsWindow(fds, p.cpuReceiver, (counter) => startJsReceiver(name, fds, counter, p.size), (counter) =>
+    engine.pps({ ...baseOptions(p, "external", seconds), externalFds: fds, externalCounter: counter }),
+  );
+}
+
+/**
+ * Runs `run` while a JS receiver (or server) started on `fds` works on the Node main thread, pinned
+ * to `cpu` (-1: unpinned); it bumps the counter once per datagram. The fds are closed afterwards.
+ */
+export async function runJsWindow(
+  fds: number[],
+  cpu: number,
+  start: (counter: Uint32Array) => JsReceiver | Promise<JsReceiver>,
+  run: (counter: Uint32Array) => Promise<NativeWindow>,
+): Promise<JsWindow> {
   const counter = new Uint32Array(1);
-  let receiver;
+  let receiver: JsReceiver;
   try {
-    receiver = await startJsReceiver(name, fds, counter, p.size);
+    receiver = await start(counter);
   } catch (err) {
     for (const fd of fds) sys.close(fd);
     throw err;
   }
-  if (p.cpuReceiver >= 0) engine.setAffinity([p.cpuReceiver]);
+  if (cpu >= 0) engine.setAffinity([cpu]);
   try {
-    const start = receiver.totals();
-    const w = await engine.pps({ ...baseOptions(p, "external", seconds), externalFds: fds, externalCounter: counter });
-    return { ...w, wakes: perWake(start, receiver.totals()) };
+    const before = receiver.totals();
+    const w = await run(counter);
+    return { ...w, wakes: perWake(before, receiver.totals()) };
   } finally {
-    if (p.cpuReceiver >= 0) engine.setAffinity(allCpus());
+    if (cpu >= 0) engine.setAffinity(allCpus());
     await receiver.stop();
   }
 }

@@ -69,6 +69,30 @@ describe("native engine", () => {
       // Each flow has one request in flight, so the counts differ by the flow count plus what
       // completes between the two threads' reads of their counters (1 % is generous).
       expect(Math.abs(w.secondary - w.count)).toBeLessThanOrEqual(50 + 0.01 * w.count);
+      // One round trip recorded per transaction of the window (the window's edges split a few).
+      const rtt = w.rttUs!;
+      expect(Math.abs(rtt.count - w.count)).toBeLessThanOrEqual(50 + 0.01 * w.count);
+      expect(rtt.p50).toBeGreaterThan(0);
+      expect(rtt.p50).toBeLessThanOrEqual(rtt.p99);
+      expect(rtt.p99).toBeLessThanOrEqual(rtt.max);
+    }
+  });
+
+  it("udp-rr JS servers (ringpoll's ring and epoll paths): each transaction was answered by the JS server, round trips recorded", () => {
+    const out = join(tmp, "rr-js.json");
+    const r = cli(["bench", "udp-rr", "--servers", "js-epoll,js-uring,js-uring-coalesce", "--flows", "8", "--duration", "0.5", "--warmup", "0.1", "--runs", "1", "--out", out, "--no-progress"]);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/coalesce added p50: -?\d+ µs/);
+    const { data } = loadResultFile(out);
+    expect(data.results.map((x) => x.receiver)).toEqual(["js-epoll", "js-uring", "js-uring-coalesce"]);
+    for (const res of data.results) {
+      const run = res.runs[0]!;
+      const e = run.extra as Record<string, number>;
+      expect(e.transactions, res.receiver).toBeGreaterThan(0);
+      expect(Math.abs(run.packets - e.transactions)).toBeLessThanOrEqual(8 + 0.01 * e.transactions);
+      expect(e.jsCalls).toBeGreaterThan(0);
+      expect(e.rttP50Us).toBeGreaterThan(0);
+      expect(e.rttP50Us).toBeLessThanOrEqual(e.rttP99Us!);
     }
   });
 

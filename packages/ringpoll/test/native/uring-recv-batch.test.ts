@@ -212,6 +212,26 @@ eachConfig(
       await closed;
     });
 
+    it("a connected UDP socket's ICMP error (ECONNREFUSED) does not end it: later datagrams still arrive", async () => {
+      const ring = rings.open(options);
+      const rx = fds.udp();
+      const peer = sys.udpSocket({ port: 0 });
+      const peerPort = sys.localPort(peer);
+      sys.connect(rx.fd, peerPort);
+      sys.close(peer); // nobody listens there now: a send from rx draws a port-unreachable
+      const br = ring.createBufferRing({ count: 8, size: 64 });
+      const got: string[] = [];
+      const rb = ring.recvBatches(rx.fd, br, { onBatch: (b) => { for (let i = 0; i < b.length; i++) got.push(b.data(i).toString()); } });
+      sys.sendto(rx.fd, Buffer.from("ping"), peerPort);
+      await new Promise((r) => setTimeout(r, 20));
+      const again = fds.track(sys.udpSocket({ port: peerPort }));
+      sys.sendto(again, Buffer.from("after"), rx.port);
+      await until(() => got.length === 1);
+      expect(got).toEqual(["after"]);
+      rb.stop();
+      await expect(rb.closed).resolves.toBeUndefined();
+    });
+
     it("the callback form: one call per batch, `closed` resolves on stop(), an aborted one too", async () => {
       const ring = rings.open(options);
       const rx = fds.udp();
