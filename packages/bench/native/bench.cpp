@@ -97,6 +97,17 @@ class Worker : public Napi::AsyncWorker {
   std::vector<Napi::ObjectReference> kept_;
 };
 
+// A JS receiver or server ("external"): its sockets, and the counter it bumps on this thread.
+void ReadExternal(Napi::Object o, const char* what, uint32_t** counter, std::vector<int>* fds, pthread_t* thread) {
+  Napi::Value c = o.Get("externalCounter");
+  if (!c.IsTypedArray() || c.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+    throw Napi::TypeError::New(o.Env(), std::string(what) + ": externalCounter must be a Uint32Array");
+  }
+  *counter = c.As<Napi::Uint32Array>().Data();
+  *fds = Ints(o, "externalFds");
+  *thread = pthread_self();
+}
+
 Napi::Value Pps(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = info[0].As<Napi::Object>();
@@ -118,14 +129,7 @@ Napi::Value Pps(const Napi::CallbackInfo& info) {
   cfg->warmup = Num(o, "warmup", 0.5);
   cfg->seconds = Num(o, "seconds", 2);
   Napi::Value counter = o.Get("externalCounter");
-  if (cfg->receiver == "external") {
-    if (!counter.IsTypedArray() || counter.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
-      throw Napi::TypeError::New(env, "bench.pps: externalCounter must be a Uint32Array");
-    }
-    cfg->externalCounter = counter.As<Napi::Uint32Array>().Data();
-    cfg->externalFds = Ints(o, "externalFds");
-    cfg->externalThread = pthread_self();
-  }
+  if (cfg->receiver == "external") ReadExternal(o, "bench.pps", &cfg->externalCounter, &cfg->externalFds, &cfg->externalThread);
   Napi::Object cancelHolder;
   cfg->cancel = CancelFlag(o, &cancelHolder);
   auto result = std::make_shared<UdpResult>();
@@ -159,14 +163,7 @@ Napi::Value UdpRr(const Napi::CallbackInfo& info) {
   cfg->warmup = Num(o, "warmup", 0.5);
   cfg->seconds = Num(o, "seconds", 2);
   Napi::Value counter = o.Get("externalCounter");
-  if (cfg->server == "external") {
-    if (!counter.IsTypedArray() || counter.As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
-      throw Napi::TypeError::New(env, "bench.udpRr: externalCounter must be a Uint32Array");
-    }
-    cfg->externalCounter = counter.As<Napi::Uint32Array>().Data();
-    cfg->externalFds = Ints(o, "externalFds");
-    cfg->externalThread = pthread_self();
-  }
+  if (cfg->server == "external") ReadExternal(o, "bench.udpRr", &cfg->externalCounter, &cfg->externalFds, &cfg->externalThread);
   Napi::Object cancelHolder;
   cfg->cancel = CancelFlag(o, &cancelHolder);
   auto result = std::make_shared<UdpResult>();

@@ -62,6 +62,11 @@ function startJsEpoll(fds: number[], counter: Uint32Array): JsReceiver {
       }
     }
   });
+  return epollReceiver(ep, fds, () => datagrams);
+}
+
+/** stop() and totals() of a receiver (or udp-rr server) on an Epoll. */
+export function epollReceiver(ep: Epoll, fds: number[], datagrams: () => number): JsReceiver {
   return {
     stop: async () => {
       ep.close();
@@ -69,7 +74,7 @@ function startJsEpoll(fds: number[], counter: Uint32Array): JsReceiver {
     },
     totals: () => {
       const s = ep.stats;
-      return { calls: s.calls, datagrams, items: s.events, epollWaits: s.epollWaits, eventfdReads: 0, enters: 0, ...sysTotals() };
+      return { calls: s.calls, datagrams: datagrams(), items: s.events, epollWaits: s.epollWaits, eventfdReads: 0, enters: 0, ...sysTotals() };
     },
   };
 }

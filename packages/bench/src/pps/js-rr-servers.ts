@@ -4,8 +4,7 @@
 // flight). js-uring-coalesce: the same with IoUring.coalesce. js-epoll: Epoll, sys.recvmmsg and
 // sys.sendmmsg on the connected socket.
 import { Epoll, EPOLLIN, IORING_OP, SqeBatch, sys, type CoalesceOptions } from "ringpoll";
-import { sysTotals } from "./js-counters.js";
-import type { JsReceiver } from "./js-receivers.js";
+import { epollReceiver, type JsReceiver } from "./js-receivers.js";
 import { JS_URING_COALESCE, openRing, receiver } from "./js-uring.js";
 
 export const JS_RR_SERVERS = ["js-epoll", "js-uring", "js-uring-coalesce"] as const;
@@ -57,16 +56,7 @@ function startEpoll(fds: number[], counter: Uint32Array, size: number): JsReceiv
       }
     }
   });
-  return {
-    stop: async () => {
-      ep.close();
-      for (const fd of fds) sys.close(fd);
-    },
-    totals: () => {
-      const s = ep.stats;
-      return { calls: s.calls, datagrams: requests, items: s.events, epollWaits: s.epollWaits, eventfdReads: 0, enters: 0, ...sysTotals() };
-    },
-  };
+  return epollReceiver(ep, fds, () => requests);
 }
 
 export function startJsRrServer(name: JsRrServer, fds: number[], counter: Uint32Array, size: number): JsReceiver {
