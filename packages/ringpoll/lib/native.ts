@@ -111,6 +111,8 @@ export interface NativeRing {
   ownFdResults(tag: number): void;
   /** Cancels everything in flight and returns at once; onClosed runs once every CQE is in. */
   close(onClosed?: () => void): void;
+  /** prep/prepBatch stop refusing (-EPERM) after the process's credentials changed. */
+  allowCredentialChange(): void;
 }
 
 /** Ring.batchRules: what the batch API may hand the kernel (native/ring_batch_rules.hpp). */
@@ -141,6 +143,8 @@ export interface NativeAddon {
   setErrorFactory(factory: (errno: number, syscall: string, detail?: string) => Error): void;
   Epoll: new (maxEvents: number, events: Uint32Array, data: Uint32Array) => NativeEpoll;
   fd: NativeFd;
+  /** changed(): the process's credentials may have changed (rings compare their ids on next prep) */
+  credentials: { changed(): void };
   /** ArrayBuffer or -errno */
   memory: { alignedBuffer(size: number, alignment: number): ArrayBuffer | number };
   uringProbe: NativeUringProbe;

@@ -1,6 +1,7 @@
 #include "addon.hpp"
 
 #include "buffer_ring.hpp"
+#include "credentials.hpp"
 #include "epoll.hpp"
 #include "fd.hpp"
 #include "memory.hpp"
@@ -10,6 +11,7 @@
 Addon::Addon(Napi::Env env, Napi::Object exports) : fds(env) {
   DefineAddon(exports, {InstanceMethod("setErrorFactory", &Addon::SetErrorFactory)});
   exports.Set("Epoll", Epoll::Init(env));
+  exports.Set("credentials", CredentialsInit(env));
   exports.Set("fd", FdInit(env));
   exports.Set("memory", MemoryInit(env));
   exports.Set("Ring", Ring::Init(env));

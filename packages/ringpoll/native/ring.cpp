@@ -98,6 +98,7 @@ Napi::Function Ring::Init(Napi::Env env) {
                          InstanceMethod<&Ring::SetCoalesce>("setCoalesce"),
                          InstanceMethod<&Ring::OwnFdResults>("ownFdResults"),
                          InstanceMethod<&Ring::Close>("close"),
+                         InstanceMethod<&Ring::AllowCredentialChange>("allowCredentialChange"),
                      });
 }
 
@@ -181,6 +182,9 @@ Ring::Ring(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ring>(info) {
 Ring::~Ring() {
   if (state_ != nullptr) state_->Release();
 }
+
+// allowCredentialChange(): the caller accepts that the ring keeps acting with the ids it was made with.
+void Ring::AllowCredentialChange(const Napi::CallbackInfo&) { credentials_.Allow(); }
 
 // params() -> [flags, features, sqEntries, cqEntries], or -EBADF
 Napi::Value Ring::Params(const Napi::CallbackInfo& info) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "credentials.hpp"
 #include "ring_memory.hpp"
 #include "uring_compat.hpp"
 
@@ -87,6 +88,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
   void Counters(const Napi::CallbackInfo& info);
   bool QueueEventfdRead();
   Napi::Value Close(const Napi::CallbackInfo& info);
+  void AllowCredentialChange(const Napi::CallbackInfo& info);
 
   bool Open() const { return state_ != nullptr && !closing_; }
   bool Reserve(unsigned n);  // room for n SQEs in the SQ (submits when full); false if none came
@@ -118,6 +120,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
   unsigned setupFlags_ = 0;
   std::vector<Slot> slots_;
   RingMemory memory_;  // registered buffers and buffer rings, with their requests in flight
+  CredentialCheck credentials_;  // prep refuses new requests (-EPERM) once the ids changed
   Napi::Reference<Napi::Uint32Array> tags_;
   Napi::Reference<Napi::Int32Array> res_;
   Napi::Reference<Napi::Uint32Array> flags_;

@@ -94,7 +94,8 @@ Slot* Ring::SlotFor(uint32_t tag) {
 }
 
 // prep(opcode, fd, buffer|null, bufOffset, len, off, opFlags, sqeFlags, ioprio, bufIndexOrGroup, tag,
-//      extraKind, a, b, linkTimeoutMs, linkTimeoutTag) -> 0 or -errno. Memory the kernel uses stays
+//      extraKind, a, b, linkTimeoutMs, linkTimeoutTag) -> 0 or -errno (-EPERM: the process's
+//      credentials changed since the ring was made, see credentials.hpp). Memory the kernel uses stays
 // pinned until the final CQE. With linkTimeoutMs >= 0 an IORING_OP_LINK_TIMEOUT (tagged
 // linkTimeoutTag) is linked to the request; both SQEs are reserved before either is prepared, so a
 // full SQ cannot submit the request without its timeout. Everything is validated before an SQE is
@@ -126,6 +127,9 @@ Napi::Value Ring::Prep(const Napi::CallbackInfo& info) {
   double timeoutMs = info[14].IsNumber() ? info[14].As<Napi::Number>().DoubleValue() : -1;
   uint32_t timeoutTag = info[15].IsNumber() ? info[15].As<Napi::Number>().Uint32Value() : 0;
   bool linked = timeoutMs >= 0;
+
+  // After a credentials change only cancellation goes on: it acts on requests already queued.
+  if (opcode != IORING_OP_ASYNC_CANCEL && !credentials_.Unchanged()) return Napi::Number::New(env, -EPERM);
 
   bool needsExtra = extraKind != kNone && extraKind != kUserData;
   // Memory for the kernel lives in a tracked request's slot.
@@ -290,7 +294,7 @@ static int CheckBatchEntry(const BatchEntry& e, const std::vector<iovec>& iovecs
   return 0;
 }
 
-// prepBatch(count, capacity, table: Uint8Array) -> SQEs queued, or -errno. The table is SqeBatch's
+// prepBatch(count, capacity, table: Uint8Array) -> SQEs queued, or -errno (-EPERM as for prep). The table is SqeBatch's
 // one buffer of columns (lib/uring-batch.ts, same order): off f64, fd i32, bufIndex i32, bufOffset
 // u32, len u32, opFlags u32, tag u32, bufGroup u16, ioprio u16, opcode u8, sqeFlags u8. Every entry
 // is checked (ring_batch_rules.hpp) before any is queued: a refused batch queues nothing. Fewer than
@@ -302,6 +306,7 @@ Napi::Value Ring::PrepBatch(const Napi::CallbackInfo& info) {
   size_t cap = info[1].As<Napi::Number>().Uint32Value();
   auto table = info[2].As<Napi::Uint8Array>();
   if (count > cap || table.ByteLength() < cap * 38) return Napi::Number::New(env, -EFAULT);
+  if (!credentials_.Unchanged()) return Napi::Number::New(env, -EPERM);
   BatchTable t{table.Data(), cap};
   uint8_t* data;
   uint64_t off;

@@ -78,7 +78,9 @@ export class UringBackend extends Connections<Conn> implements Backend {
   constructor(events: BackendEvents, options: UringBackendOptions) {
     super();
     this.#events = events;
-    this.ring = new IoUring({ entries: 512, cqEntries: 8192, singleIssuer: true, deferTaskrun: true, fallback: true });
+    // allowCredentialChange: servers bind as root and then drop privileges; this ring only does
+    // socket I/O on fds the server already holds, which the dropped ids would not change.
+    this.ring = new IoUring({ entries: 512, cqEntries: 8192, singleIssuer: true, deferTaskrun: true, fallback: true, allowCredentialChange: true });
     try {
       this.#br = this.ring.createBufferRing({ count: options.bufferCount, size: options.bufferSize });
     } catch (err) {

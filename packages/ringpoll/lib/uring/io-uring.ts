@@ -433,7 +433,7 @@ export class IoUring implements Disposable {
         const r = arm(TRACKED + idx);
         if (r < 0) {
           this.#req.release(idx);
-          return { tag: -1, error: errnoError(-r, syscall) };
+          return { tag: -1, error: this.#req.prepError(r, syscall) };
         }
         return { tag: TRACKED + idx, error: null };
       },
@@ -535,7 +535,7 @@ export class IoUring implements Disposable {
         const r = ring.prep(opcode, f, null, 0, 0, 0, opFlags, sf | IOSQE_BUFFER_SELECT, IORING_RECV_MULTISHOT, bufferRing.bgid, TRACKED + idx, extra);
         if (r < 0) {
           this.#req.release(idx);
-          return { tag: -1, error: errnoError(-r, syscall) };
+          return { tag: -1, error: this.#req.prepError(r, syscall) };
         }
         return { tag: TRACKED + idx, error: null };
       },
@@ -581,7 +581,7 @@ export class IoUring implements Disposable {
     const ring = this.#req.open();
     if (!(batch instanceof SqeBatch)) throw invalidArgValue("batch", "SqeBatch", batch);
     const r = ring.prepBatch(batch.length, batch.capacity, batch.table);
-    if (r < 0) throw errnoError(-r, "io_uring queue", QUEUE_REFUSED[-r]);
+    if (r < 0) throw this.#req.prepError(r, "io_uring queue", QUEUE_REFUSED[-r]);
     return r;
   }
 

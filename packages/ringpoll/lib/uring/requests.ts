@@ -1,5 +1,6 @@
 // Tracked requests: the table of pending Promises and multishot handlers keyed by tag, queueing one
 // request (with its linked timeout or cancellation), and settling each batch of completions.
+import { credentialsChangedError, currentIds, type Ids } from "../credentials.js";
 import { abortError, closedError, errnoError } from "../errors.js";
 import type { NativeRing } from "../native.js";
 import { CqeBatch } from "../uring-batch.js";
@@ -41,6 +42,8 @@ export class Requests {
   readonly #res: Int32Array;
   readonly #flags: Uint32Array;
   readonly #iopoll: boolean;
+  /** the ids the ring was made with, for the message when they changed */
+  readonly #ids: Ids = currentIds();
 
   constructor(ring: NativeRing, tags: Uint32Array, res: Int32Array, flags: Uint32Array, iopoll: boolean) {
     this.ring = ring;
@@ -53,6 +56,14 @@ export class Requests {
   open(): NativeRing {
     if (this.ring === null) throw closedError("IoUring");
     return this.ring;
+  }
+
+  /**
+   * Why native prep/prepBatch refused a request (-errno). Its only -EPERM: the process's
+   * credentials changed since the ring was made (native/credentials.hpp).
+   */
+  prepError(r: number, syscall: string, detail?: string): Error {
+    return r === -errno.EPERM ? credentialsChangedError(syscall, this.#ids) : errnoError(-r, syscall, detail);
   }
 
   alloc(p: Pending): number {
@@ -179,6 +190,8 @@ export class Requests {
     if (r < 0) {
       this.release(idx);
       if (tidx >= 0) this.release(tidx);
+      // Like a closed ring, a ring that outlived a credentials change is a state error: thrown.
+      if (r === -errno.EPERM) throw this.prepError(r, syscall);
       return Promise.reject(errnoError(-r, syscall));
     }
     if (signal !== undefined) {

@@ -1,5 +1,6 @@
 // Setting up the ring: options, flag validation and the fallback that drops refused optional flags.
 import { release } from "node:os";
+import { watchCredentialChanges } from "../credentials.js";
 import { errnoError, invalidArgType, invalidArgValue } from "../errors.js";
 import { native, type NativeRing } from "../native.js";
 import { errno } from "../uring-constants.js";
@@ -27,6 +28,12 @@ export interface IoUringOptions {
   fallback?: boolean;
   /** CQEs handed to JS per call at most. Default 1024. */
   batchSize?: number;
+  /**
+   * Keep using the ring after process.setuid/setgid/seteuid/setegid/setgroups/initgroups changed
+   * the process's credentials. The ring's kernel threads keep the ids it was created with; without
+   * this option new requests then fail with ERR_RINGPOLL_CREDENTIALS_CHANGED. Default false.
+   */
+  allowCredentialChange?: boolean;
 }
 
 export interface IoUringSetup {
@@ -50,6 +57,10 @@ export interface OpenedRing {
   flags: Uint32Array;
 }
 
+// At load, not at the first ring: a worker's rings learn of a drop only through the main thread's
+// process.setuid & co., which exist only there.
+watchCredentialChanges();
+
 const OPTIONAL: SetupFlagName[] = ["HYBRID_IOPOLL", "DEFER_TASKRUN", "SINGLE_ISSUER", "COOP_TASKRUN", "SUBMIT_ALL", "SQPOLL", "SQ_AFF"];
 
 function flagNames(flags: number): SetupFlagName[] {
@@ -60,6 +71,7 @@ export function openRing(options: IoUringOptions): OpenedRing {
   validate.object("options", options);
   validate.knownKeys("options", options, [
     "entries", "cqEntries", "sqpoll", "iopoll", "singleIssuer", "deferTaskrun", "coopTaskrun", "submitAll", "fallback", "batchSize",
+    "allowCredentialChange",
   ]);
   const entries = validate.integer("options.entries", options.entries ?? 256, 1, 32768);
   const cqEntries = validate.integer("options.cqEntries", options.cqEntries ?? 0, 0, 65536);
@@ -91,6 +103,7 @@ export function openRing(options: IoUringOptions): OpenedRing {
   if (bool("coopTaskrun")) flags |= IORING_SETUP.COOP_TASKRUN;
   if (bool("submitAll")) flags |= IORING_SETUP.SUBMIT_ALL;
   const fallback = bool("fallback");
+  const allowCredentialChange = bool("allowCredentialChange");
 
   // SharedArrayBuffers cannot be detached, so native code keeps raw pointers to them.
   const tags = new Uint32Array(new SharedArrayBuffer(4 * batchSize));
@@ -129,6 +142,7 @@ export function openRing(options: IoUringOptions): OpenedRing {
       }
     }
   }
+  if (allowCredentialChange) ring.allowCredentialChange();
   const params = ring.params();
   if (typeof params === "number") throw errnoError(-params, "io_uring_setup");
   const [gotFlags, features, sqEntries, cqGot] = params;
