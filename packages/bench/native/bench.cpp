@@ -218,7 +218,7 @@ Napi::Value Iops(const Napi::CallbackInfo& info) {
   return w->Promise();
 }
 
-// tcpRr({ host, port, connections, size, warmup, seconds, cpu }) -> Promise of the client's figures
+// tcpRr({ host, port, connections, size, warmup, seconds, cpu, churn }) -> Promise of the client's figures
 Napi::Value TcpRr(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = info[0].As<Napi::Object>();
@@ -230,6 +230,7 @@ Napi::Value TcpRr(const Napi::CallbackInfo& info) {
   cfg->warmup = Num(o, "warmup", 0.5);
   cfg->seconds = Num(o, "seconds", 2);
   cfg->cpu = Int(o, "cpu", -1);
+  cfg->churn = Bool(o, "churn");
   auto result = std::make_shared<TcpRrResult>();
   auto* w = new Worker(
       env, [cfg, result](Failure& f) { *result = RunTcpRrClient(*cfg, f); },
@@ -243,6 +244,22 @@ Napi::Value TcpRr(const Napi::CallbackInfo& info) {
         r.Set("maxUs", Napi::Number::New(e, result->maxUs));
         return r;
       });
+  w->Queue();
+  return w->Promise();
+}
+
+// tcpEchoServer({ fd, cancel }) -> Promise settled once cancel[0] = 1 stopped the C++ echo server
+// serving the listening socket `fd` (on a thread of its own).
+Napi::Value TcpEchoServer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = info[0].As<Napi::Object>();
+  int fd = Int(o, "fd", -1);
+  Napi::Object cancelHolder;
+  int32_t* cancel = CancelFlag(o, &cancelHolder);
+  if (cancel == nullptr) throw Napi::TypeError::New(env, "tcpEchoServer: options.cancel must be an Int32Array");
+  auto* w = new Worker(
+      env, [fd, cancel](Failure& f) { RunTcpEchoUringServer(fd, cancel, f); }, [](Napi::Env e) { return e.Undefined(); });
+  w->Keep(cancelHolder);
   w->Queue();
   return w->Promise();
 }
@@ -281,6 +298,7 @@ Napi::Object BenchInit(Napi::Env env) {
   o.Set("udpRr", Napi::Function::New<UdpRr>(env, "udpRr"));
   o.Set("iops", Napi::Function::New<Iops>(env, "iops"));
   o.Set("tcpRr", Napi::Function::New<TcpRr>(env, "tcpRr"));
+  o.Set("tcpEchoServer", Napi::Function::New<TcpEchoServer>(env, "tcpEchoServer"));
   o.Set("openReceivers", Napi::Function::New<OpenReceivers>(env, "openReceivers"));
   o.Set("threadCpuNs", Napi::Function::New<ThreadCpu>(env, "threadCpuNs"));
   o.Set("setAffinity", Napi::Function::New<SetAffinity>(env, "setAffinity"));

@@ -12,15 +12,6 @@ namespace {
 constexpr uint64_t kStop = UINT64_MAX;
 constexpr uint64_t kSend = 1ULL << 62;  // user_data of a send: kSend | buffer id
 constexpr unsigned kBuffers = 4096;
-
-io_uring_sqe* Sqe(io_uring* ring) {
-  io_uring_sqe* sqe = io_uring_get_sqe(ring);
-  if (sqe == nullptr) {
-    io_uring_submit(ring);
-    sqe = io_uring_get_sqe(ring);
-  }
-  return sqe;
-}
 }  // namespace
 
 void RunRrUringServer(const RrConfig& cfg, Counter& requests, Failure& failure, const Stop& stop) {
@@ -38,14 +29,14 @@ void RunRrUringServer(const RrConfig& cfg, Counter& requests, Failure& failure, 
     return;
   }
   auto arm = [&](uint64_t i) {
-    io_uring_sqe* sqe = Sqe(&ring);
+    io_uring_sqe* sqe = NextSqe(&ring);
     io_uring_prep_recv_multishot(sqe, cfg.fds[i], nullptr, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
     sqe->buf_group = 0;
     io_uring_sqe_set_data64(sqe, i);
   };
   for (size_t i = 0; i < cfg.fds.size(); i++) arm(i);
-  io_uring_sqe* stopSqe = Sqe(&ring);
+  io_uring_sqe* stopSqe = NextSqe(&ring);
   io_uring_prep_poll_add(stopSqe, stop.Fd(), POLLIN);
   io_uring_sqe_set_data64(stopSqe, kStop);
   uint64_t total = 0;
@@ -74,7 +65,7 @@ void RunRrUringServer(const RrConfig& cfg, Counter& requests, Failure& failure, 
         if (cqe->res >= 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
           unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
           total++;
-          io_uring_sqe* sqe = Sqe(&ring);
+          io_uring_sqe* sqe = NextSqe(&ring);
           io_uring_prep_send(sqe, cfg.fds[ud], bufs.Buffer(bid), cqe->res, 0);
           io_uring_sqe_set_data64(sqe, kSend | bid);
           sending++;

@@ -30,13 +30,42 @@ struct Conn {
 };
 
 // One request, whole (a blocking socket: `size` bytes fit the empty send buffer of an idle flow).
-bool SendRequest(Conn& c, const std::vector<char>& req, Failure& failure) {
+bool SendRequest(Conn& c, const std::vector<char>& req, Failure& failure, bool churn) {
   c.got = 0;
-  c.sentAt = NowNs();
+  if (!churn) c.sentAt = NowNs();
   if (send(c.fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     failure.Record(errno, "send");
     return false;
   }
+  return true;
+}
+
+// A connected blocking socket in `ep` (event data: its index). Churn on loopback draws source
+// addresses from 127.0.0.2–201, so the closed connections' TIME_WAIT never uses up the ports.
+bool OpenConn(Conn& c, uint32_t index, int ep, const sockaddr_in& to, uint64_t serial, Failure& failure) {
+  c.fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (c.fd < 0) {
+    failure.Record(errno, "socket");
+    return false;
+  }
+  int one = 1;
+  setsockopt(c.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if ((ntohl(to.sin_addr.s_addr) >> 24) == 127) {
+    setsockopt(c.fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    from.sin_addr.s_addr = htonl((127u << 24) | static_cast<uint32_t>(2 + serial % 200));
+    if (bind(c.fd, reinterpret_cast<sockaddr*>(&from), sizeof from) < 0) failure.Record(errno, "bind");
+  }
+  c.sentAt = NowNs();  // churn counts the connect in the transaction
+  if (connect(c.fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) < 0) {
+    failure.Record(errno, "connect");
+    return false;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u32 = index;
+  epoll_ctl(ep, EPOLL_CTL_ADD, c.fd, &ev);
   return true;
 }
 
@@ -68,19 +97,10 @@ TcpRrResult RunTcpRrClient(const TcpRrConfig& cfg, Failure& failure) {
   sa.sin_family = AF_INET;
   sa.sin_port = htons(static_cast<uint16_t>(cfg.port));
   inet_pton(AF_INET, cfg.host.c_str(), &sa.sin_addr);
-  for (size_t i = 0; i < conns.size() && !failure.Failed(); i++) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    conns[i].fd = fd;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) failure.Record(errno, "connect");
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u32 = static_cast<uint32_t>(i);
-    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-  }
+  uint64_t opened = 0;
+  for (size_t i = 0; i < conns.size() && !failure.Failed(); i++) OpenConn(conns[i], static_cast<uint32_t>(i), ep, sa, opened++, failure);
   for (auto& c : conns) {
-    if (failure.Failed() || !SendRequest(c, req, failure)) break;
+    if (failure.Failed() || !SendRequest(c, req, failure, cfg.churn)) break;
   }
   std::vector<epoll_event> events(1024);
   uint64_t start = NowNs();
@@ -104,7 +124,11 @@ TcpRrResult RunTcpRrClient(const TcpRrConfig& cfg, Failure& failure) {
         out.transactions++;
         latencies.push_back(static_cast<uint32_t>(std::min<uint64_t>(now - c.sentAt, UINT32_MAX)));
       }
-      SendRequest(c, req, failure);
+      if (cfg.churn) {
+        close(c.fd);  // also leaves the epoll
+        if (!OpenConn(c, events[i].data.u32, ep, sa, opened++, failure)) break;
+      }
+      SendRequest(c, req, failure, cfg.churn);
     }
   }
   out.seconds = static_cast<double>(std::min(now, end) - std::min(measureFrom, now)) / 1e9;

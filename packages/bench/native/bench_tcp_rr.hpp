@@ -18,6 +18,9 @@ struct TcpRrConfig {
   double warmup = 0.5;
   double seconds = 2;
   int cpu = -1;
+  // Connection churn: every transaction on a new connection (connect, one request, close); the
+  // latency then counts from connect().
+  bool churn = false;
 };
 
 struct TcpRrResult {
@@ -27,5 +30,11 @@ struct TcpRrResult {
 };
 
 TcpRrResult RunTcpRrClient(const TcpRrConfig& cfg, Failure& failure);
+
+// The ceiling of the tcp-rr table: an echo server in C++ on io_uring (multishot accept, multishot
+// recv from a provided buffer ring, each reply sent from the buffer it arrived in). Serves
+// `listenFd` until *cancel becomes nonzero. A request/response server: it answers each receive
+// with one send and fails the run on a partial send rather than reorder bytes.
+void RunTcpEchoUringServer(int listenFd, const volatile int32_t* cancel, Failure& failure);
 
 }  // namespace bench

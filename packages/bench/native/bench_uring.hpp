@@ -12,6 +12,16 @@ namespace bench {
 // `extra` flags (e.g. IOPOLL) are always kept. Returns 0 or -errno; *used gets the flags set.
 int InitRing(io_uring* ring, unsigned entries, unsigned extra, unsigned* used);
 
+// The next free SQE, submitting what is queued when the SQ is full (null only if that failed).
+inline io_uring_sqe* NextSqe(io_uring* ring) {
+  io_uring_sqe* sqe = io_uring_get_sqe(ring);
+  if (sqe == nullptr) {
+    io_uring_submit(ring);
+    sqe = io_uring_get_sqe(ring);
+  }
+  return sqe;
+}
+
 // user_data of Quiesce's own cancel request.
 constexpr uint64_t kQuiesceCancel = UINT64_MAX - 1;
 

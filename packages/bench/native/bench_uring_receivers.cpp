@@ -14,15 +14,6 @@ namespace {
 constexpr uint64_t kStop = UINT64_MAX;
 constexpr unsigned kBuffers = 4096;
 constexpr int kGroup = 0;
-
-io_uring_sqe* Sqe(io_uring* ring) {
-  io_uring_sqe* sqe = io_uring_get_sqe(ring);
-  if (sqe == nullptr) {
-    io_uring_submit(ring);
-    sqe = io_uring_get_sqe(ring);
-  }
-  return sqe;
-}
 }  // namespace
 
 // One multishot recv (or recvmsg) per socket, all drawing from one provided buffer ring; each CQE
@@ -45,7 +36,7 @@ void RunUringRecv(const ReceiverConfig& cfg, bool recvmsg, Counter& received, Fa
     return;
   }
   auto arm = [&](uint64_t i) {
-    io_uring_sqe* sqe = Sqe(&ring);
+    io_uring_sqe* sqe = NextSqe(&ring);
     if (recvmsg) io_uring_prep_recvmsg_multishot(sqe, cfg.fds[i], &mh, 0);
     else io_uring_prep_recv_multishot(sqe, cfg.fds[i], nullptr, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
@@ -53,7 +44,7 @@ void RunUringRecv(const ReceiverConfig& cfg, bool recvmsg, Counter& received, Fa
     io_uring_sqe_set_data64(sqe, i);
   };
   for (size_t i = 0; i < cfg.fds.size(); i++) arm(i);
-  io_uring_sqe* stopSqe = Sqe(&ring);
+  io_uring_sqe* stopSqe = NextSqe(&ring);
   io_uring_prep_poll_add(stopSqe, stop.Fd(), POLLIN);
   io_uring_sqe_set_data64(stopSqe, kStop);
   uint64_t total = 0;

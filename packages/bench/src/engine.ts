@@ -91,6 +91,8 @@ export interface TcpRrOptions {
   seconds: number;
   /** CPU of the client thread (-1: unpinned) */
   cpu: number;
+  /** every transaction on a new connection: connect, one request, close (latency from connect) */
+  churn?: boolean;
 }
 
 /** The tcp-rr client's figures for the measured window (latency of each transaction). */
@@ -105,6 +107,8 @@ export interface TcpRrWindow {
 
 export interface NativeBench {
   tcpRr(options: TcpRrOptions): Promise<TcpRrWindow>;
+  /** The C++ io_uring echo server on listening socket `fd`, until cancel[0] = 1. */
+  tcpEchoServer(options: { fd: number; cancel: Int32Array }): Promise<void>;
   pps(options: PpsOptions): Promise<NativeWindow>;
   udpRr(options: RrOptions): Promise<NativeWindow>;
   iops(options: IopsOptions): Promise<NativeWindow>;

@@ -10,6 +10,9 @@ import { formatHttpTable } from "../http/table.js";
 import { wrkMissing } from "../http/wrk.js";
 import { runTcpRr } from "../tcp-rr/run.js";
 import { TCP_RR_SERVERS, type TcpRrServerName } from "../tcp-rr/server.js";
+
+const TCP_RR_MODES = ["rr", "churn"] as const;
+type TcpRrMode = (typeof TCP_RR_MODES)[number];
 import { IOPS_ENGINES, fioAvailable, runIops, type IopsEngine } from "../iops/run.js";
 import { createNetnsPair, netnsAvailable, type NetnsPair } from "../netns.js";
 import { progressBar } from "../progress.js";
@@ -314,7 +317,9 @@ async function http(opts: HttpFlags): Promise<void> {
 
 interface TcpRrFlags extends Common {
   servers: TcpRrServerName[];
+  modes: TcpRrMode[];
   connections: number[];
+  churnConnections: number;
   size: number[];
   cpuClient: number[];
   cpuServer: number;
@@ -322,14 +327,17 @@ interface TcpRrFlags extends Common {
 
 async function tcpRr(opts: TcpRrFlags): Promise<void> {
   if (opts.cpuClient.includes(opts.cpuServer)) throw new BadInput(`--cpu-client and --cpu-server share CPU ${opts.cpuServer}`);
-  const cases = opts.connections.flatMap((connections) => opts.size.map((size) => ({ connections, size })));
+  const rr = opts.modes.includes("rr") ? opts.connections.flatMap((connections) => opts.size.map((size) => ({ connections, size, churn: false }))) : [];
+  const churn = opts.modes.includes("churn") ? opts.size.map((size) => ({ connections: opts.churnConnections, size, churn: true })) : [];
+  const cases = [...rr, ...churn];
   const bar = progressBar(opts.progress);
   const results = await runTcpRr(
     { servers: opts.servers, cases, duration: opts.duration, warmup: opts.warmup, runs: opts.runs, cpuClient: opts.cpuClient[0] ?? -1, cpuServer: opts.cpuServer, host: "127.0.0.1" },
     bar.update,
   ).finally(() => bar.stop());
   const path = writeResults("tcp-rr", results, opts, { sender: opts.cpuClient, receiver: opts.cpuServer }, 1);
-  console.log(formatHttpTable(results, "node"));
+  // a transaction: one request and its response (in churn: one connection, connect to close)
+  console.log(formatHttpTable(results, "node", "txn"));
   console.log(`\nresults: ${path}`);
 }
 
@@ -387,9 +395,11 @@ export function registerBench(program: Command): void {
     .action((opts: HttpFlags) => guarded(() => http(opts)));
 
   const sizes = (flag: string) => (t: string) => t.split(",").map((c) => integer(flag, 1, 1 << 20)(c.trim()));
-  common(bench.command("tcp-rr").description("neper-style tcp_rr against echo servers: node:net, ringpoll/net Duplex on io_uring and epoll, the batch handler"), 2, 3)
+  common(bench.command("tcp-rr").description("neper-style tcp_rr against echo servers: node:net, ringpoll/net Duplex on io_uring and epoll, the batch handler, a C++ io_uring ceiling; and connection churn"), 2, 3)
     .option("--servers <list>", `comma-separated: ${TCP_RR_SERVERS.join(", ")}`, list("--servers", TCP_RR_SERVERS), [...TCP_RR_SERVERS])
+    .option("--modes <list>", `comma-separated: ${TCP_RR_MODES.join(", ")} (churn = connect, one request, close)`, list("--modes", TCP_RR_MODES), [...TCP_RR_MODES])
     .option("--connections <list>", "connections, one request outstanding each, comma-separated", sizes("--connections"), [1, 64, 512])
+    .option("--churn-connections <n>", "connections in flight at once in churn mode", integer("--churn-connections", 1, 4096), 16)
     .option("--size <list>", "request and response bytes, comma-separated", sizes("--size"), [64, 4096])
     .option("--cpu-client <cpu>", "CPU for the client thread", cpuList("--cpu-client"), DEFAULT_SENDER_CPU)
     .option("--cpu-server <cpu>", "CPU for the server process (-1 = unpinned)", integer("--cpu-server", -1, nproc - 1), DEFAULT_RECEIVER_CPU)

@@ -26,8 +26,9 @@ function kernelShare(runs: Run[]): string {
   return share === null ? "–" : `${(share * 100).toFixed(0)} %`;
 }
 
-export function formatHttpTable(results: ScenarioResult[], baseline: string): string {
-  const head = ["server", "req/s", "cv", "min–max", `× ${baseline}`, "p50", "p99", `p99 × ${baseline}`, "cpu/req", `cpu × ${baseline}`, "kernel", "busy", "rss", "errors", "sys/req"];
+/** `unit`: what one request is called (tcp-rr: "txn", a transaction; in churn, a connection) */
+export function formatHttpTable(results: ScenarioResult[], baseline: string, unit = "req"): string {
+  const head = ["server", `${unit}/s`, "cv", "min–max", `× ${baseline}`, "p50", "p99", `p99 × ${baseline}`, `cpu/${unit}`, `cpu × ${baseline}`, "kernel", "busy", "rss", "errors", `sys/${unit}`];
   const blocks: string[][][] = [];
   const groups = new Map<string, ScenarioResult[]>();
   for (const r of results) {

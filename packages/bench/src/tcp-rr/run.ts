@@ -13,6 +13,8 @@ import type { TcpRrServerName } from "./server.js";
 export interface TcpRrCase {
   connections: number;
   size: number;
+  /** connection churn: connect, one request, close (a transaction is a connection) */
+  churn: boolean;
 }
 
 export interface TcpRrParams {
@@ -30,7 +32,7 @@ const serverScript = fileURLToPath(new URL("./server.js", import.meta.url));
 
 export function caseParams(c: TcpRrCase, p: TcpRrParams): Record<string, number | string> {
   // mode/body keep the http table's layout (bench/http/table.ts)
-  return { mode: "rr", connections: c.connections, body: c.size, duration: p.duration };
+  return { mode: c.churn ? "churn" : "rr", connections: c.connections, body: c.size, duration: p.duration };
 }
 
 export async function runTcpRr(p: TcpRrParams, progress: Progress): Promise<ScenarioResult[]> {
@@ -40,16 +42,16 @@ export async function runTcpRr(p: TcpRrParams, progress: Progress): Promise<Scen
     const total = p.runs * p.cases.length * servers.length;
     let done = 0;
     const runs = new Map<string, Run[]>();
-    const key = (c: TcpRrCase, s: string) => `${c.connections}/${c.size}/${s}`;
+    const key = (c: TcpRrCase, s: string) => `${c.churn}/${c.connections}/${c.size}/${s}`;
     for (let round = 0; round < p.runs; round++) {
       for (const [ci, c] of p.cases.entries()) {
         for (const [i, s] of servers.entries()) {
-          progress(done, total, `${s.name} c=${c.connections} ${c.size} B round ${round + 1}/${p.runs}`);
+          progress(done, total, `${s.name}${c.churn ? " churn" : ""} c=${c.connections} ${c.size} B round ${round + 1}/${p.runs}`);
           const pid = s.child.pid!;
           let cpuBefore = 0;
           // the warmup is inside the client's run: read the server's CPU when it ends
           const timer = setTimeout(() => (cpuBefore = processCpuNs(pid)), p.warmup * 1000);
-          const r = await engine.tcpRr({ host: p.host, port: s.port, connections: c.connections, size: c.size, warmup: p.warmup, seconds: p.duration, cpu: p.cpuClient });
+          const r = await engine.tcpRr({ host: p.host, port: s.port, connections: c.connections, size: c.size, warmup: p.warmup, seconds: p.duration, cpu: p.cpuClient, churn: c.churn });
           clearTimeout(timer);
           const cpuNs = processCpuNs(pid) - cpuBefore;
           const run: Run = {

@@ -1,17 +1,26 @@
 // The tcp-rr bench's server process: an echo server of the kind argv[2] names; prints its port as
 // one JSON line on stdout, exits when stdin closes.
 import net from "node:net";
+import { sys } from "ringpoll";
 import { createServer } from "ringpoll/net";
+import { engine } from "../engine.js";
 
-export const TCP_RR_SERVERS = ["node", "duplex-io_uring", "duplex-epoll", "batch-io_uring"] as const;
+export const TCP_RR_SERVERS = ["node", "duplex-io_uring", "duplex-epoll", "batch-io_uring", "native-io_uring"] as const;
 export type TcpRrServerName = (typeof TCP_RR_SERVERS)[number];
 
 // The client resets connections it closes with a request in flight: not the server's concern.
 const ignore = () => {};
 
-type Echo = { listen(port: number, host: string, cb: () => void): unknown; address(): unknown; on(e: "error", f: (err: Error) => void): unknown };
+/** A running echo server: its port, what it runs on, and how to stop it. */
+interface Echo {
+  port: number;
+  backend: string;
+  stop(): Promise<void>;
+}
 
-function server(name: TcpRrServerName): { server: Echo; backend: () => string } {
+type JsServer = net.Server | ReturnType<typeof createServer>;
+
+function jsServer(name: Exclude<TcpRrServerName, "native-io_uring">): { server: JsServer; backend: () => string } {
   switch (name) {
     case "node": {
       const s = net.createServer((c) => c.on("data", (d) => c.write(d)).on("error", ignore));
@@ -36,20 +45,36 @@ function server(name: TcpRrServerName): { server: Echo; backend: () => string } 
   }
 }
 
+async function start(name: TcpRrServerName, host: string): Promise<Echo> {
+  if (name === "native-io_uring") {
+    // The ceiling: the C++ loop on a thread of this process, no JS per request.
+    const fd = sys.tcpSocket({ host, port: 0, reuse: true });
+    sys.listen(fd, 4096);
+    const cancel = new Int32Array(1);
+    const running = engine.tcpEchoServer({ fd, cancel });
+    running.catch((err: Error) => {
+      console.error(`${name}: ${err.message}`);
+      process.exit(1);
+    });
+    return { port: sys.localPort(fd), backend: "C++ io_uring", stop: () => ((cancel[0] = 1), running) };
+  }
+  const { server: s, backend } = jsServer(name);
+  s.on("error", (err) => {
+    console.error(`${name}: ${err.message}`);
+    process.exit(1);
+  });
+  await new Promise<void>((resolve) => s.listen(0, host, resolve));
+  return { port: (s.address() as net.AddressInfo).port, backend: backend(), stop: async () => {} };
+}
+
 if (process.argv[1] === new URL(import.meta.url).pathname) {
   const name = process.argv[2] as TcpRrServerName;
   if (!TCP_RR_SERVERS.includes(name)) {
     console.error(`Expected one of ${TCP_RR_SERVERS.join(", ")} for the server but received ${name}`);
     process.exit(2);
   }
-  const { server: s, backend } = server(name);
-  s.on("error", (err) => {
-    console.error(`${name}: ${err.message}`);
-    process.exit(1);
-  });
-  s.listen(0, process.argv[3] ?? "127.0.0.1", () => {
-    process.stdout.write(JSON.stringify({ port: (s.address() as net.AddressInfo).port, backend: backend() }) + "\n");
-  });
+  const echo = await start(name, process.argv[3] ?? "127.0.0.1");
+  process.stdout.write(JSON.stringify({ port: echo.port, backend: echo.backend }) + "\n");
   process.stdin.resume();
-  process.stdin.on("end", () => process.exit(0));
+  process.stdin.on("end", () => void echo.stop().finally(() => process.exit(0)));
 }

@@ -13,16 +13,17 @@ const tmp = mkdtempSync(join(tmpdir(), "ringpoll-tcp-rr-test-"));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 describe("bench tcp-rr", () => {
-  it("runs the native client against every server, one request outstanding per connection", { timeout: 120_000 }, () => {
+  it("runs the native client against every server, one request outstanding per connection, and in churn mode", { timeout: 120_000 }, () => {
     const out = join(tmp, "rr.json");
-    const args = ["bench", "tcp-rr", "--connections", "8", "--size", "64,65536", "--duration", "0.3", "--warmup", "0.1", "--runs", "1", "--cpu-client", "0", "--cpu-server", "1", "--out", out];
+    const args = ["bench", "tcp-rr", "--connections", "8", "--churn-connections", "4", "--size", "64,65536", "--duration", "0.3", "--warmup", "0.1", "--runs", "1", "--cpu-client", "0", "--cpu-server", "1", "--out", out];
     const r = spawnSync(process.execPath, [dist("cli.js"), ...args], { encoding: "utf8", timeout: 110_000, cwd: tmp });
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.status).toBe(0);
     const { data: file } = loadResultFile(out);
-    expect(file.results.map((x) => `${x.receiver} ${x.params.body}`).sort()).toEqual(
-      ["batch-io_uring", "duplex-epoll", "duplex-io_uring", "node"].flatMap((s) => [`${s} 64`, `${s} 65536`]).sort(),
+    expect(file.results.map((x) => `${x.receiver} ${x.params.mode} ${x.params.body}`).sort()).toEqual(
+      ["batch-io_uring", "duplex-epoll", "duplex-io_uring", "native-io_uring", "node"].flatMap((s) => ["rr", "churn"].flatMap((m) => [`${s} ${m} 64`, `${s} ${m} 65536`])).sort(),
     );
+    expect(r.stdout).toMatch(/txn\/s/);
     for (const res of file.results) expect(res.runs[0]!.packets).toBeGreaterThan(0);
   });
 });
