@@ -9,6 +9,7 @@ import { straceMissing } from "../http/syscalls.js";
 import { formatHttpTable } from "../http/table.js";
 import { wrkMissing } from "../http/wrk.js";
 import { runTcpRr } from "../tcp-rr/run.js";
+import { formatSlowReader, runSlowReader, type SlowReaderResult } from "../tcp-rr/slow-reader.js";
 import { TCP_RR_SERVERS, type TcpRrServerName } from "../tcp-rr/server.js";
 
 const TCP_RR_MODES = ["rr", "churn"] as const;
@@ -341,6 +342,25 @@ async function tcpRr(opts: TcpRrFlags): Promise<void> {
   console.log(`\nresults: ${path}`);
 }
 
+const SLOW_READER_SERVERS = ["node", "duplex-io_uring", "duplex-epoll"] as const;
+
+interface SlowReaderFlags {
+  servers: Array<(typeof SLOW_READER_SERVERS)[number]>;
+  bytes: number;
+  stall: number;
+  runs: number;
+  cpuServer: number;
+}
+
+async function slowReader(opts: SlowReaderFlags): Promise<void> {
+  const rows: SlowReaderResult[] = [];
+  for (let round = 0; round < opts.runs; round++) {
+    for (const server of opts.servers) rows.push(await runSlowReader(server, opts.bytes, opts.stall, opts.cpuServer, "127.0.0.1"));
+  }
+  console.log(formatSlowReader(rows));
+  if (rows.some((r) => !r.intact)) process.exitCode = 1;
+}
+
 export function registerBench(program: Command): void {
   // `bench` has options of its own (the default run) and subcommands with the same option names:
   // options after a subcommand name must go to the subcommand.
@@ -404,4 +424,15 @@ export function registerBench(program: Command): void {
     .option("--cpu-client <cpu>", "CPU for the client thread", cpuList("--cpu-client"), DEFAULT_SENDER_CPU)
     .option("--cpu-server <cpu>", "CPU for the server process (-1 = unpinned)", integer("--cpu-server", -1, nproc - 1), DEFAULT_RECEIVER_CPU)
     .action((opts: TcpRrFlags) => guarded(() => tcpRr(opts)));
+
+  bench
+    .command("slow-reader")
+    .description("a client that reads nothing while the server writes (honouring write()), then everything: server RSS while it stalls, and every byte checked")
+    .option("--servers <list>", `comma-separated: ${SLOW_READER_SERVERS.join(", ")}`, list("--servers", SLOW_READER_SERVERS), [...SLOW_READER_SERVERS])
+    .option("--bytes <n>", "bytes the server writes to the connection", integer("--bytes", 1, 2 ** 40), 2 ** 30)
+    .option("--stall <seconds>", "how long the client reads nothing", number("--stall", 0, 600), 2)
+    .option("--runs <n>", "rounds, servers interleaved", integer("--runs", 1, 100), 1)
+    .option("--cpu-server <cpu>", "CPU for the server process (-1 = unpinned)", integer("--cpu-server", -1, nproc - 1), DEFAULT_RECEIVER_CPU)
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
+    .action((opts: SlowReaderFlags) => guarded(() => slowReader(opts)));
 }

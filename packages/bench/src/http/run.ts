@@ -46,8 +46,8 @@ export interface ServerProcess<N extends string = HttpServerName> {
 const serverScript = fileURLToPath(new URL("./server.js", import.meta.url));
 
 /** Starts `script` (default: the HTTP bench's server) as `name`, pinned to `cpu`; it prints { port, backend }. */
-export async function startServer<N extends string = HttpServerName>(name: N, cpu: number, host: string, script = serverScript): Promise<ServerProcess<N>> {
-  const argv = [process.execPath, script, name, host];
+export async function startServer<N extends string = HttpServerName>(name: N, cpu: number, host: string, script = serverScript, extra: string[] = []): Promise<ServerProcess<N>> {
+  const argv = [process.execPath, script, name, host, ...extra];
   const [cmd, ...args] = cpu >= 0 ? ["taskset", "-c", String(cpu), ...argv] : argv;
   const child = spawn(cmd!, args, { stdio: ["pipe", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
