@@ -34,4 +34,20 @@ describe("kernel.io_uring_disabled=2 in a 7.0.x guest", () => {
     expect(got.reason).toMatch(/kernel\.io_uring_disabled=2/);
     expect(got.err.message).toMatch(/EPERM.*kernel\.io_uring_disabled=2/);
   });
+
+  it("ringpoll/net with backend 'auto' falls back to epoll, says why, and serves", async () => {
+    const out = join(dir, "net");
+    const script = [
+      `const net = await import("node:net");`,
+      `const { createServer } = await import("/ringpoll/node_modules/ringpoll/dist/lib/net/index.js");`,
+      `const server = createServer((s) => s.pipe(s));`,
+      `server.listen(0, "127.0.0.1", () => { const c = net.connect(server.address().port, "127.0.0.1"); let got = "";`,
+      `c.on("data", (d) => (got += d)); c.on("end", () => { console.log(JSON.stringify({ backend: server.backend, got })); server.close(); }); c.end("echo"); });`,
+    ].join(" ");
+    const r = await matrix([...disabled, "--out", out, "--shell", "--", "node", "--input-type=module", "-e", `'${script}'`]);
+    expect(r.status, tail(r)).toBe(0);
+    const got = [...results(out).values()][0];
+    expect(got, tail(r)).toMatchObject({ backend: { name: "epoll" }, got: "echo" });
+    expect(got.backend.reason).toMatch(/^auto: io_uring_setup EPERM.*kernel\.io_uring_disabled=2/);
+  });
 });
