@@ -21,7 +21,27 @@ function describe(value: unknown): string {
   return typeof value;
 }
 
-/** What the report reads beyond compare's checks: env and its warnings, every run an object. */
+// A run's figures: absent or null (not measured) or a finite number of at least 0. A negative one
+// cannot come from a measurement, and charting it would draw a lie.
+const FIGURES = ["pps", "tps", "iops", "packets", "seconds", "cpuNsPerPacket", "receiverBusy"] as const;
+
+function checkFigures(where: string, run: Record<string, unknown>): void {
+  for (const key of FIGURES) {
+    const v = run[key];
+    if (v === undefined || v === null || (typeof v === "number" && Number.isFinite(v) && v >= 0)) continue;
+    throw new BadInput(`${where}.${key}: expected a number of at least 0 but found ${typeof v === "number" ? v : describe(v)}`);
+  }
+  const samples = run.samples;
+  if (samples === undefined) return;
+  if (!Array.isArray(samples)) throw new BadInput(`${where}.samples: expected an array of numbers but found ${describe(samples)}`);
+  const bad = (samples as unknown[]).findIndex((x) => !(typeof x === "number" && Number.isFinite(x) && x >= 0));
+  if (bad >= 0) {
+    const x: unknown = samples[bad];
+    throw new BadInput(`${where}.samples[${bad}]: expected a number of at least 0 but found ${typeof x === "number" ? x : describe(x)}`);
+  }
+}
+
+/** What the report reads beyond compare's checks: env and its warnings, every run an object with sane figures. */
 export function checkForReport(f: LoadedFile): LoadedFile {
   const env = (f.data as { env?: unknown }).env;
   if (env === null || typeof env !== "object" || Array.isArray(env)) throw new BadInput(`${f.path}: expected an object for env but found ${describe(env)}`);
@@ -32,6 +52,7 @@ export function checkForReport(f: LoadedFile): LoadedFile {
   f.data.results.forEach((r, i) =>
     r.runs.forEach((run, j) => {
       if (run === null || typeof run !== "object" || Array.isArray(run)) throw new BadInput(`${f.path}: results[${i}].runs[${j}]: expected an object but found ${describe(run)}`);
+      checkFigures(`${f.path}: results[${i}].runs[${j}]`, run as unknown as Record<string, unknown>);
     }),
   );
   return f;

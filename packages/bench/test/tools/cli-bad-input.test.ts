@@ -1,7 +1,7 @@
 // The CLI given hostile files and paths, as a careless user or a broken CI job would: report,
 // compare, bench and matrix each answer with one line on stderr and exit 2, never a stack trace.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +17,21 @@ function hostile(name: string, change: (f: any) => void): string {
   const f: any = resultFile("7.0.0", [result("epoll", sample(1, 4, 1e6, 0.02))]);
   change(f);
   return writeJson(dir, name, f);
+}
+
+/** A result file with NaN for a figure (JSON.stringify would write null): not JSON. */
+function nanFile(name: string): string {
+  const path = hostile(name, () => {});
+  writeFileSync(path, readFileSync(path, "utf8").replace(/"pps":[\d.e+]+/, '"pps":NaN'));
+  return path;
+}
+
+/** A 1 GiB file (sparse: "{" then zeros), as a runaway job could leave. */
+function hugeFile(name: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, "{");
+  truncateSync(path, 1 << 30);
+  return path;
 }
 
 function oneLine(r: CliResult, message: RegExp): void {
@@ -48,6 +63,11 @@ describe("ringpoll report with hostile input", () => {
     ["truncated JSON", () => [join(dir, "truncated.json")], /truncated\.json: not JSON/],
     ["a file that does not exist", () => [join(dir, "missing.json")], /missing\.json: cannot read \(ENOENT\)$/],
     ["a folder without result files", () => [join(dir, "empty-folder")], /empty-folder: no ringpoll result files in this folder$/],
+    ["NaN figures", () => [nanFile("nan.json")], /nan\.json: not JSON/],
+    ["a negative figure", () => [hostile("negative.json", (f) => (f.results[0].runs[1].pps = -3))], /negative\.json: results\[0\]\.runs\[1\]\.pps: expected a number of at least 0 but found -3$/],
+    ["a figure that is a string", () => [hostile("string.json", (f) => (f.results[0].runs[0].seconds = "2"))], /string\.json: results\[0\]\.runs\[0\]\.seconds: expected a number of at least 0 but found string$/],
+    ["a negative per-second sample", () => [hostile("sample.json", (f) => (f.results[0].runs[2].samples = [1e6, -1]))], /sample\.json: results\[0\]\.runs\[2\]\.samples\[1\]: expected a number of at least 0 but found -1$/],
+    ["a 1 GiB file", () => [hugeFile("huge.json")], /huge\.json: not JSON/],
   ];
   it.each(cases)("%s: one line, exit 2, no page", (_name, files, message) => {
     const html = join(dir, "never.html");
