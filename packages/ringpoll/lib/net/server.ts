@@ -22,6 +22,8 @@ export class Server extends EventEmitter implements BackendEvents {
   #info: BackendInfo | null = null;
   #host: SocketHost | null = null;
   readonly #sockets: Array<Socket | undefined> = [];
+  /** sockets corked while a batch is delivered, uncorked on the next tick */
+  readonly #corked: Socket[] = [];
   #connections = 0;
   #listenFd = -1;
   #address: sys.SocketAddress | null = null;
@@ -87,16 +89,31 @@ export class Server extends EventEmitter implements BackendEvents {
       const { backend, info } = createBackend(this.#options.backend, this, { bufferCount: this.#options.bufferCount, bufferSize: this.#options.bufferSize });
       this.#backend = backend;
       this.#info = info;
-      this.#host = { backend, closed: (s, id) => this.#socketClosed(s, id), refChanged: (refed) => {
+      this.#host = {
+        backend,
+        closed: (s, id) => this.#socketClosed(s, id),
+        corked: (s) => {
+          // after the batch's JS call (even one a handler's exception cut short)
+          if (this.#corked.push(s) === 1) process.nextTick(this.#uncorkAll);
+        },
+        refChanged: (refed) => {
           this.#unrefedSockets += refed ? -1 : 1;
           this.#updateRef();
-        } };
+        },
+      };
     }
     this.#address = sys.localAddress(fd);
     this.#backend.startAccept(fd);
     this.#listenFd = fd;
     this.#updateRef();
   }
+
+  readonly #uncorkAll = (): void => {
+    for (const s of this.#corked.splice(0)) {
+      s.batchCorked = false;
+      s.uncork();
+    }
+  };
 
   address(): sys.SocketAddress | null {
     return this.#listenFd >= 0 ? this.#address : null;

@@ -18,6 +18,8 @@ export interface SocketHost {
   closed(socket: Socket, id: number): void;
   /** this socket was ref'd (true) or unref'd (false) */
   refChanged(refed: boolean): void;
+  /** the socket corked itself for the batch being delivered: uncork it after the batch */
+  corked(socket: Socket): void;
 }
 
 export class Socket extends Duplex {
@@ -36,6 +38,8 @@ export class Socket extends Duplex {
   #remote: sys.SocketAddress | null = null;
   /** @internal */
   refed = true;
+  /** @internal corked while a batch of completions is delivered (the server uncorks it after) */
+  batchCorked = false;
 
   constructor(host: SocketHost, id: number, options: SocketOptions) {
     super({
@@ -55,6 +59,13 @@ export class Socket extends Duplex {
   onData(view: Buffer): void {
     this.bytesRead += view.length;
     this.#touch();
+    // What 'data' handlers write during this batch leaves in one send after it: an answer written
+    // in pieces would otherwise go out as small segments that Nagle holds back.
+    if (!this.batchCorked) {
+      this.batchCorked = true;
+      this.cork();
+      this.#host.corked(this);
+    }
     const copy = Buffer.allocUnsafe(view.length);
     view.copy(copy);
     if (!this.push(copy) && !this.#paused && this.id >= 0) {
@@ -109,6 +120,16 @@ export class Socket extends Duplex {
     const err = this.#backend.shutdown(this.id) as (Error & { code?: string }) | null;
     // The peer may be gone already; net ignores that too.
     cb(err !== null && err.code !== "ENOTCONN" ? err : null);
+  }
+
+  // Writes held by the batch cork reach the backend first: net hands a write to the kernel at once,
+  // so write() then destroy() sends (node:http answers a bad request that way).
+  override destroy(error?: Error): this {
+    if (this.batchCorked && !this.destroyed) {
+      this.batchCorked = false;
+      this.uncork();
+    }
+    return super.destroy(error);
   }
 
   override _destroy(err: Error | null, cb: (err: Error | null) => void): void {

@@ -1,7 +1,8 @@
 // The io_uring backend: one ring per server; a multishot accept, one multishot receive per
 // connection selecting buffers from one provided buffer ring, sends one at a time per connection
-// (two sends in flight on one stream could reorder). SQEs go out in the loop's one submit; every
-// completion batch of the server is one JS call.
+// (two sends in flight on one stream could reorder), and what a connection is sent during one batch
+// or JS turn goes out as one send. SQEs go out in the loop's one submit; every completion batch of
+// the server is one JS call.
 import { release } from "node:os";
 import type { BufferRing } from "../buffer-ring.js";
 import { errnoError } from "../errors.js";
@@ -33,6 +34,8 @@ const ACCEPT = 0;
 const RECV = 1;
 const CANCEL = 2;
 const LISTENER = 0x1fffffff;
+/** sends queued on a connection are merged into one up to this many bytes */
+const MERGE_MAX = 256 * 1024;
 const noop = (): void => {};
 
 export interface UringBackendOptions {
@@ -49,6 +52,8 @@ interface Conn extends BaseConn {
   /** cancel requests in flight that name this connection's id */
   cancels: number;
   sending: boolean;
+  /** a send is queued and the connection waits for the flush to start it */
+  starting: boolean;
   /** the one completion callback of this connection's sends (no closure per send) */
   onSent: (res: number) => void;
   onClosed: (() => void) | null;
@@ -74,6 +79,8 @@ export class UringBackend extends Connections<Conn> implements Backend {
   #accepting = false;
   #acceptArmed = false;
   #acceptRetry: NodeJS.Timeout | null = null;
+  /** connections whose first queued send starts at the next flush */
+  readonly #toStart: Array<[number, Conn]> = [];
 
   constructor(events: BackendEvents, options: UringBackendOptions) {
     super();
@@ -94,6 +101,10 @@ export class UringBackend extends Connections<Conn> implements Backend {
   #push(opcode: number, fd: number, tag: number, fields: Parameters<SqeBatch["push"]>[3]): void {
     if (this.#sqes.length === this.#sqes.capacity) this.#flush();
     this.#sqes.push(opcode, fd, tag, fields);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
     if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       queueMicrotask(this.#flushTask);
@@ -105,6 +116,10 @@ export class UringBackend extends Connections<Conn> implements Backend {
   /** Hand queued SQEs to the ring; the ring submits them once per loop iteration. */
   #flush(): void {
     this.#flushScheduled = false;
+    for (const [id, c] of this.#toStart.splice(0)) {
+      c.starting = false;
+      if (this.conns[id] === c && !c.sending) this.#sendNext(id, c);
+    }
     if (this.#sqes.length === 0 || this.ring.closed) return;
     this.ring.queue(this.#sqes);
     this.#sqes.clear();
@@ -147,7 +162,7 @@ export class UringBackend extends Connections<Conn> implements Backend {
   }
 
   #open(fd: number): void {
-    const c: Conn = { fd, recvArmed: false, paused: false, eof: false, closing: false, cancels: 0, sending: false, sends: [], shutdownPending: false, onSent: noop, onClosed: null };
+    const c: Conn = { fd, recvArmed: false, paused: false, eof: false, closing: false, cancels: 0, sending: false, starting: false, sends: [], shutdownPending: false, onSent: noop, onClosed: null };
     const id = this.add(c);
     c.onSent = (res) => this.#onSent(id, c, res);
     if (!this.#events.accept(id)) {
@@ -251,7 +266,30 @@ export class UringBackend extends Connections<Conn> implements Backend {
     // A view of the buffer ring goes back to the kernel after the batch: send a copy.
     if (data.buffer === this.#br.buffer.buffer) data = Buffer.from(data);
     c.sends.push({ data, offset: 0, cb });
-    if (!c.sending) this.#sendNext(id, c);
+    // Started at the flush (the SQE would wait for the loop's submit anyway), so that what else
+    // this batch or turn sends the connection goes in the same send.
+    if (!c.sending && !c.starting) {
+      c.starting = true;
+      this.#toStart.push([id, c]);
+      this.#scheduleFlush();
+    }
+  }
+
+  /**
+   * Queued sends not yet started become one: a response written in pieces would otherwise leave as
+   * several small segments, and Nagle holds each one after the first until the peer's ACK, which
+   * the peer may delay by 40 ms.
+   */
+  #merge(c: Conn): void {
+    let n = 1;
+    let bytes = c.sends[0]!.data.byteLength;
+    while (n < c.sends.length && bytes + c.sends[n]!.data.byteLength <= MERGE_MAX) bytes += c.sends[n++]!.data.byteLength;
+    if (n === 1) return;
+    const parts = c.sends.splice(0, n);
+    const cb = (err: Error | null): void => {
+      for (const p of parts) p.cb(err);
+    };
+    c.sends.unshift({ data: Buffer.concat(parts.map((p) => p.data), bytes), offset: 0, cb });
   }
 
   #sendNext(id: number, c: Conn): void {
@@ -262,8 +300,10 @@ export class UringBackend extends Connections<Conn> implements Backend {
       else if (c.shutdownPending) this.shutdownNow(c);
       return;
     }
+    if (s.offset === 0 && c.sends.length > 1) this.#merge(c);
+    const head = c.sends[0]!;
     c.sending = true;
-    const r = this.ring.sendWith(c.fd, s.data, s.offset, s.data.byteLength - s.offset, MSG_NOSIGNAL, c.onSent);
+    const r = this.ring.sendWith(c.fd, head.data, head.offset, head.data.byteLength - head.offset, MSG_NOSIGNAL, c.onSent);
     if (r < 0) queueMicrotask(() => c.onSent(r));
   }
 
@@ -294,6 +334,9 @@ export class UringBackend extends Connections<Conn> implements Backend {
   close(id: number, cb: () => void): void {
     const c = this.conn(id);
     if (c.closing) return;
+    // What was written before close() goes to the kernel ahead of the cancel, as if started at once
+    // (net writes at once, so write() then destroy() still sends, e.g. an HTTP 400).
+    if (c.starting && !c.sending) this.#sendNext(id, c);
     c.closing = true;
     c.onClosed = cb;
     if (c.recvArmed || c.sending) {
