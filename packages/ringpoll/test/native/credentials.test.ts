@@ -33,6 +33,7 @@ describe.skipIf(skip !== "")(`rings and privilege drops${skip ? ` (skipped: ${sk
       recvmsg: refused,
       queue: refused,
       multishot: refused,
+      rearm: refused,
       allowed: "ok",
       fresh: "ok",
       cancel: "ok",
@@ -40,6 +41,7 @@ describe.skipIf(skip !== "")(`rings and privilege drops${skip ? ` (skipped: ${sk
       worker: refused,
       close: "ok",
     });
+    expect(out.armed[0]).toBe("m0"); // armed before the drop: delivers until the kernel ends it
     expect(out.message).toContain(`euid 0 → ${uid}`);
     expect(out.message).toContain("allowCredentialChange: true");
   });
