@@ -1,6 +1,6 @@
-// Rings and privilege drops. An io_uring instance acts with the credentials of the thread that
-// created it: its SQPOLL thread and the io-wq workers that run blocking requests keep them, so a
-// ring made as root keeps root's rights after process.setuid() (libuv's CVE-2024-22017). Native
+// Rings and privilege drops. An io_uring instance's kernel threads keep the credentials they
+// started with (the SQPOLL thread the creator's, io-wq workers those of the thread that started
+// them), so a ring made as root can act as root after process.setuid() (libuv's CVE-2024-22017). Native
 // code records the ids of each ring and refuses new requests (-EPERM from prep) once they differ;
 // to keep that free per request it compares them only after a change was reported, which the
 // wrappers below do for every Node API that changes them.

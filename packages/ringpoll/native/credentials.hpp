@@ -1,6 +1,6 @@
-// Credentials: an io_uring instance acts with the credentials of the thread that created it (its
-// SQPOLL thread and the io-wq workers that run blocking requests keep them), so a ring made before a
-// privilege drop would keep the old privileges (the lesson of libuv's CVE-2024-22017). Each Ring
+// Credentials: an io_uring instance's kernel threads keep the credentials they started with (the
+// SQPOLL thread the creator's, io-wq workers those of the thread that started them), so a ring made
+// before a privilege drop can keep the old privileges (the lesson of libuv's CVE-2024-22017). Each Ring
 // records the ids at creation; lib/ says when they may have changed (process.setuid & co.).
 #pragma once
 #include <napi.h>
