@@ -16,7 +16,9 @@ export function watchCredentialChanges(): void {
   const proc = process as unknown as Record<string, unknown>;
   for (const name of SETTERS) {
     const original = proc[name];
-    if (typeof original !== "function") continue;
+    const slot = Object.getOwnPropertyDescriptor(process, name);
+    // Absent in workers; not writable where a program froze process (then changes go unseen).
+    if (typeof original !== "function" || slot?.writable === false || Object.isFrozen(process)) continue;
     proc[name] = {
       // A method shorthand keeps the name; `finally`: a call that failed may have changed some ids.
       [name](this: unknown, ...args: unknown[]): unknown {
