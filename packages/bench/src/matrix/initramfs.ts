@@ -192,6 +192,9 @@ export function planLayout(root: string, mode: GuestMode): Layout {
       const tests = join(dir, "test", "native");
       if (existsSync(tests)) for (const f of filesUnder(tests)) addProject(f);
     }
+    // examples.test.ts runs them; in the guest the polled one reads the NVMe disk for real
+    const examples = join(root, "examples");
+    if (existsSync(examples)) for (const f of filesUnder(examples)) addProject(f);
   }
   for (const dir of packageClosure(root, [...new Set(names)])) {
     for (const f of filesUnder(dir, (p) => p === join(dir, "node_modules"))) addProject(f);

@@ -1,5 +1,6 @@
 // The epoll and io_uring test files inside 6.19.x and 7.0.x guests, IOPOLL on the emulated NVMe disk
-// with a poll queue included (RINGPOLL_IOPOLL_DEVICE, docs/matrix.md).
+// with a poll queue included (RINGPOLL_IOPOLL_DEVICE, docs/matrix.md), and examples/iopoll-read.mjs
+// reading that disk.
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +11,11 @@ const dir = mkdtempSync(join(tmpdir(), "ringpoll-kernels-suite-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const tests = "packages/ringpoll/test/native";
-const files = [`${tests}/epoll.test.ts`, ...readdirSync(tests).filter((f) => /^uring.*\.test\.ts$/.test(f)).map((f) => `${tests}/${f}`)];
+const files = [
+  `${tests}/epoll.test.ts`,
+  `${tests}/examples.test.ts`,
+  ...readdirSync(tests).filter((f) => /^uring.*\.test\.ts$/.test(f)).map((f) => `${tests}/${f}`),
+];
 
 describe.each(["6.19", "7.0"])("Linux %s.x in QEMU", (series) => {
   it(`passes ${files.map((f) => f.replace(`${tests}/`, "")).join(", ")}, the polled NVMe reads included`, async () => {
@@ -30,5 +35,7 @@ describe.each(["6.19", "7.0"])("Linux %s.x in QEMU", (series) => {
       ["IOPOLL: O_DIRECT writes then polled reads, every byte verified", "passed"],
       ["HYBRID_IOPOLL: O_DIRECT writes then polled reads, every byte verified", "passed"],
     ]);
+    const example = report.testResults.flatMap((f: any) => f.assertionResults).filter((a: any) => /reads RINGPOLL_IOPOLL_DEVICE for real/.test(a.fullName));
+    expect(example.map((a: any) => a.status)).toEqual(["passed"]);
   });
 });
