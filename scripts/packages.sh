@@ -6,3 +6,5 @@ PACKAGES_TEST=(iproute2 chromium busybox-static cpio wrk)
 # npm run test:kernels / ringpoll matrix: QEMU guests of Debian's 6.19 and 7.0 kernel images.
 # util-linux: taskset pins the vCPUs of matrix --interleave guests (essential on Debian, not in every image).
 PACKAGES_KERNELS=(qemu-system-x86 busybox-static cpio debian-archive-keyring util-linux)
+# .ci/run's last stage (scripts/fresh-root.sh): a minimal Debian root to run the README's commands in.
+PACKAGES_FRESHROOT=(debootstrap git)
