@@ -104,6 +104,8 @@ class Ring : public Napi::ObjectWrap<Ring> {
   void OwnFdResults(const Napi::CallbackInfo& info);
   void OwnFdResult(const io_uring_cqe* cqe);
   bool Overflowed();
+  bool TaskrunPending();
+  bool RecheckTaskrun(unsigned* rounds);
   int ConsumeAll();
   void UpdateIdle();
   void ReleaseSlot(uint32_t tag);
@@ -135,8 +137,10 @@ class Ring : public Napi::ObjectWrap<Ring> {
   uint64_t submits_ = 0;
   // What wake-ups cost (IoUring.stats): JS calls, CQEs handed over, io_uring_enter calls,
   // eventfd reads, and wake-ups that found no CQE (no JS call).
+  // wakeups: the event loop found the ring ready; rechecks: extra get-events rounds of a wake-up
+  // (DEFER_TASKRUN: more work came while it ran).
   struct {
-    uint64_t calls = 0, cqes = 0, enters = 0, eventfdReads = 0, emptyWakes = 0;
+    uint64_t calls = 0, cqes = 0, enters = 0, eventfdReads = 0, emptyWakes = 0, wakeups = 0, rechecks = 0;
   } wake_;
   bool refed_ = true;
   bool dispatching_ = false;

@@ -62,6 +62,13 @@ export interface IoUringStats {
   eventfdReads: number;
   /** wake-ups that found no CQE (no JS call) */
   emptyWakes: number;
+  /** times the event loop found the ring ready (libuv's epoll_wait reported its fd) */
+  wakeups: number;
+  /**
+   * extra get-events rounds inside a wake-up: with deferTaskrun, completion work that was queued
+   * while the wake-up ran is reaped at once (one io_uring_enter) instead of on a new loop wake-up
+   */
+  rechecks: number;
 }
 
 export interface RecvBatchesOptions {
@@ -96,8 +103,8 @@ export class IoUring implements Disposable {
   static readonly OP = IORING_OP;
 
   readonly setup: IoUringSetup;
-  readonly #stats: IoUringStats = { submits: 0, rearms: 0, enobufs: 0, calls: 0, cqes: 0, enters: 0, eventfdReads: 0, emptyWakes: 0 };
-  readonly #counters = new Float64Array(6);
+  readonly #stats: IoUringStats = { submits: 0, rearms: 0, enobufs: 0, calls: 0, cqes: 0, enters: 0, eventfdReads: 0, emptyWakes: 0, wakeups: 0, rechecks: 0 };
+  readonly #counters = new Float64Array(8);
   readonly #req: Requests;
   /** open buffer rings (close() detaches them); closed ones are dropped, not kept until the ring closes */
   #bufferRings: BufferRing[] = [];
@@ -131,8 +138,8 @@ export class IoUring implements Disposable {
 
   #readCounters(ring: NativeRing): void {
     ring.counters(this.#counters);
-    const [submits, calls, cqes, enters, eventfdReads, emptyWakes] = this.#counters;
-    Object.assign(this.#stats, { submits, calls, cqes, enters, eventfdReads, emptyWakes });
+    const [submits, calls, cqes, enters, eventfdReads, emptyWakes, wakeups, rechecks] = this.#counters;
+    Object.assign(this.#stats, { submits, calls, cqes, enters, eventfdReads, emptyWakes, wakeups, rechecks });
   }
 
   /**

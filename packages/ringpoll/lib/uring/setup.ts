@@ -99,7 +99,9 @@ export function openRing(options: IoUringOptions): OpenedRing {
   }
   const bool = (name: keyof IoUringOptions) => (options[name] === undefined ? false : validate.boolean(`options.${name}`, options[name]));
   if (bool("singleIssuer")) flags |= IORING_SETUP.SINGLE_ISSUER;
-  if (bool("deferTaskrun")) flags |= IORING_SETUP.DEFER_TASKRUN | IORING_SETUP.SINGLE_ISSUER;
+  // TASKRUN_FLAG: the kernel flags queued completion work in the SQ ring, so a wake-up can reap
+  // work that came while it ran without going back to the event loop (native/ring_reap.cpp).
+  if (bool("deferTaskrun")) flags |= IORING_SETUP.DEFER_TASKRUN | IORING_SETUP.SINGLE_ISSUER | IORING_SETUP.TASKRUN_FLAG;
   if (bool("coopTaskrun")) flags |= IORING_SETUP.COOP_TASKRUN;
   if (bool("submitAll")) flags |= IORING_SETUP.SUBMIT_ALL;
   const fallback = bool("fallback");
@@ -138,6 +140,7 @@ export function openRing(options: IoUringOptions): OpenedRing {
         flags &= ~IORING_SETUP[n];
         dropped.push(n);
         if (n === "SINGLE_ISSUER") flags &= ~IORING_SETUP.DEFER_TASKRUN;
+        if ((flags & (IORING_SETUP.DEFER_TASKRUN | IORING_SETUP.COOP_TASKRUN)) === 0) flags &= ~IORING_SETUP.TASKRUN_FLAG;
         if (n === "SQPOLL") flags &= ~IORING_SETUP.SQ_AFF;
       }
     }
@@ -169,6 +172,7 @@ function cpuRefused(cpu: number): boolean {
 function refusedFlags(entries: number, flags: number, cqEntries: number): SetupFlagName[] {
   const needs: Partial<Record<SetupFlagName, number>> = {
     DEFER_TASKRUN: IORING_SETUP.SINGLE_ISSUER,
+    TASKRUN_FLAG: IORING_SETUP.DEFER_TASKRUN | IORING_SETUP.SINGLE_ISSUER,
     HYBRID_IOPOLL: IORING_SETUP.IOPOLL,
     SQ_AFF: IORING_SETUP.SQPOLL,
   };
