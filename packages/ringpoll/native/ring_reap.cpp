@@ -156,10 +156,12 @@ bool Ring::Overflowed() {
   return (IO_URING_READ_ONCE(*state_->ring.sq.kflags) & IORING_SQ_CQ_OVERFLOW) != 0;
 }
 
-// DEFER_TASKRUN with TASKRUN_FLAG: the kernel sets IORING_SQ_TASKRUN when completion work is
-// queued for this thread (and signals the eventfd, unless IORING_CQ_EVENTFD_DISABLED).
+// Work for another round: with DEFER_TASKRUN and TASKRUN_FLAG the kernel sets IORING_SQ_TASKRUN
+// when completion work is queued for this thread; CQEs may also be posted at once (a submit from
+// the JS handler, e.g. a cancel). Either one signals the eventfd, unless IORING_CQ_EVENTFD_DISABLED.
 bool Ring::TaskrunPending() {
-  return (IO_URING_READ_ONCE(*state_->ring.sq.kflags) & IORING_SQ_TASKRUN) != 0;
+  return (IO_URING_READ_ONCE(*state_->ring.sq.kflags) & (IORING_SQ_TASKRUN | IORING_SQ_CQ_OVERFLOW)) != 0 ||
+         io_uring_cq_ready(&state_->ring) > 0;
 }
 
 // Work queued while this wake-up ran is reaped in the same wake-up: one io_uring_enter instead of

@@ -264,6 +264,27 @@ eachConfig(
       rb.stop();
     });
 
+    it("closing the ring while a completion pass runs (after a break): the cancellations are reaped and close() resolves", async () => {
+      const ring = rings.open(options);
+      const rx = fds.udp();
+      const br = ring.createBufferRing({ count: 16, size: 64 });
+      let closed = false;
+      const done = (async () => {
+        for await (const b of ring.recvBatches(rx.fd, br)) {
+          expect(b.length).toBe(1);
+          break; // cancels the receive
+        }
+        // Still inside the wake-up that delivered the batch (its microtasks run before it returns).
+        br.close();
+        await ring.close();
+        closed = true;
+      })();
+      sys.sendto(fds.udp().fd, Buffer.from("x"), rx.port);
+      await until(() => closed);
+      await done;
+      expect(ring.inflight).toBe(0);
+    });
+
     it("the callback form: one call per batch, `closed` resolves on stop(), an aborted one too", async () => {
       const ring = rings.open(options);
       const rx = fds.udp();
