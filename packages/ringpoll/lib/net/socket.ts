@@ -136,7 +136,6 @@ export class Socket extends Duplex {
     this.#clearTimer();
     if (this.id < 0) return cb(err);
     const id = this.id;
-    this.#remember();
     this.#backend.close(id, () => {
       this.id = -1;
       this.#host.closed(this, id);
@@ -151,7 +150,8 @@ export class Socket extends Duplex {
     else this.once("finish", () => this.destroy());
   }
 
-  // Addresses are asked of the kernel on first use and kept (they outlive the fd).
+  // Addresses are asked of the kernel on first use and kept (they outlive the fd; as with net, one
+  // never asked before the close is unknown after it: no syscalls for them at every close).
   #remember(): void {
     if (this.id < 0) return;
     const fd = this.#backend.fd(this.id);
