@@ -18,6 +18,8 @@ export interface WakeTotals {
   enters: number | null;
   /** recvmmsg calls */
   recvCalls: number | null;
+  /** io_uring: extra get-events rounds inside a wake-up (IoUring.stats.rechecks; included in enters) */
+  rechecks?: number | null;
 }
 
 const KINDS = ["loopWaits", "epollWaits", "eventfdReads", "enters", "recvCalls"] as const;
@@ -27,14 +29,14 @@ export function perWake(start: WakeTotals, end: WakeTotals): Record<string, numb
   const d = (k: keyof WakeTotals): number | null => {
     const a = start[k];
     const b = end[k];
-    return a === null || b === null ? null : b - a;
+    return a === null || b === null || a === undefined || b === undefined ? null : b - a;
   };
   const calls = d("calls")!;
   const per = (k: keyof WakeTotals): number | null => {
     const v = d(k);
     return v === null || calls === 0 ? null : v / calls;
   };
-  const out: Record<string, number | null> = { jsCalls: calls, datagramsPerWake: per("datagrams"), itemsPerWake: per("items") };
+  const out: Record<string, number | null> = { jsCalls: calls, datagramsPerWake: per("datagrams"), itemsPerWake: per("items"), rechecksPerWake: start.rechecks === undefined ? null : per("rechecks") };
   let entries = 0;
   for (const k of KINDS) {
     const v = per(k);

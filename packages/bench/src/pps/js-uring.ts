@@ -36,7 +36,7 @@ export function receiver(ring: IoUring, fds: number[], datagrams: () => number, 
     },
     totals: () => {
       const s = ring.stats;
-      return { calls: s.calls, datagrams: datagrams(), items: s.cqes, epollWaits: 0, eventfdReads: s.eventfdReads, enters: s.enters, ...sysTotals() };
+      return { calls: s.calls, datagrams: datagrams(), items: s.cqes, epollWaits: 0, eventfdReads: s.eventfdReads, enters: s.enters, rechecks: s.rechecks, ...sysTotals() };
     },
   };
 }
