@@ -42,10 +42,12 @@ describe("ab", () => {
 
 describe("calibrate", () => {
   it("records A/A sessions as separate bench processes and writes the host's noise profile", () => {
+    // 3 runs of 0.2 s: on a loaded host a 0.1 s run can get no packets (receiver starved), and a
+    // session needs 2 usable runs.
     const dir = mkdtempSync(join(tmpdir(), "ringpoll-calibrate-"));
     const r = spawnSync(
       process.execPath,
-      [cli, "calibrate", "--sessions", "2", "--gap", "0.1", "--runs", "2", "--duration", "0.1", "--dir", join(dir, "s"), "--out", join(dir, "p.json")],
+      [cli, "calibrate", "--sessions", "2", "--gap", "0.1", "--runs", "3", "--duration", "0.2", "--dir", join(dir, "s"), "--out", join(dir, "p.json")],
       { encoding: "utf8", timeout: 60_000 },
     );
     expect(r.status, r.stderr).toBe(0);
