@@ -1,3 +1,6 @@
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <deque>
@@ -96,6 +99,10 @@ void RunTcpEchoUringServer(int listenFd, const volatile int32_t* cancel, Failure
       if (ud == kAccept) {
         if (cqe->res >= 0 && cqe->res < (1 << kFdBits)) {
           if (static_cast<size_t>(cqe->res) >= conns.size()) conns.resize(static_cast<size_t>(cqe->res) + 1);
+          // Each receive is answered from its own buffer: a request arriving in pieces leaves in
+          // pieces, and Nagle would hold every one after the first until the client's delayed ACK.
+          int one = 1;
+          setsockopt(cqe->res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
           armRecv(cqe->res);
         } else if (cqe->res >= 0) {
           close(cqe->res);

@@ -34,7 +34,7 @@ TcpRrResult RunTcpRrClient(const TcpRrConfig& cfg, Failure& failure);
 // The ceiling of the tcp-rr table: an echo server in C++ on io_uring (multishot accept, multishot
 // recv from a provided buffer ring, each reply sent from the buffer it arrived in). Serves
 // `listenFd` until *cancel becomes nonzero. One send in flight per connection (MSG_WAITALL: the
-// kernel finishes partial sends), what arrives meanwhile queued in order.
+// kernel finishes partial sends), what arrives meanwhile queued in order; TCP_NODELAY.
 void RunTcpEchoUringServer(int listenFd, const volatile int32_t* cancel, Failure& failure);
 
 }  // namespace bench
