@@ -1,15 +1,11 @@
-#include <poll.h>
-
 #include <vector>
 
-#include "bench_inject.hpp"
 #include "bench_rr.hpp"
-#include "bench_uring.hpp"
+#include "bench_uring_multishot.hpp"
 
 namespace bench {
 
 namespace {
-constexpr uint64_t kStop = UINT64_MAX;
 constexpr uint64_t kSend = 1ULL << 62;  // user_data of a send: kSend | buffer id
 constexpr unsigned kBuffers = 4096;
 }  // namespace
@@ -35,54 +31,26 @@ void RunRrUringServer(const RrConfig& cfg, Counter& requests, Failure& failure, 
     sqe->buf_group = 0;
     io_uring_sqe_set_data64(sqe, i);
   };
-  for (size_t i = 0; i < cfg.fds.size(); i++) arm(i);
-  io_uring_sqe* stopSqe = NextSqe(&ring);
-  io_uring_prep_poll_add(stopSqe, stop.Fd(), POLLIN);
-  io_uring_sqe_set_data64(stopSqe, kStop);
-  uint64_t total = 0;
-  unsigned active = static_cast<unsigned>(cfg.fds.size());
   unsigned sending = 0;  // sends in flight read from ring buffers: they must finish before the buffers go
-  bool done = false;
-  while (!done && !failure.Failed()) {
-    r = io_uring_submit_and_wait(&ring, 1);
-    if (r < 0 && r != -EINTR) {
-      failure.Record(-r, "io_uring_enter");
-      break;
-    }
-    io_uring_cqe* cqe;
-    unsigned head, seen = 0;
-    uint64_t before = total;
-    io_uring_for_each_cqe(&ring, head, cqe) {
-      seen++;
-      uint64_t ud = cqe->user_data;
-      if (ud == kStop) {
-        done = true;
-      } else if (ud & kSend) {
-        sending--;
-        bufs.Recycle(static_cast<unsigned>(ud & 0xffff));
-        if (cqe->res < 0 && cqe->res != -ECONNREFUSED) failure.Record(-cqe->res, "io_uring send");
-      } else {
+  unsigned active = ReapMultishot(
+      &ring, cfg.fds.size(), stop, bufs, requests, cfg.injectLoops, failure, arm,
+      [&](io_uring_cqe* cqe) {
         if (cqe->res >= 0 && (cqe->flags & IORING_CQE_F_BUFFER)) {
           unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-          total++;
           io_uring_sqe* sqe = NextSqe(&ring);
-          io_uring_prep_send(sqe, cfg.fds[ud], bufs.Buffer(bid), cqe->res, 0);
+          io_uring_prep_send(sqe, cfg.fds[cqe->user_data], bufs.Buffer(bid), cqe->res, 0);
           io_uring_sqe_set_data64(sqe, kSend | bid);
           sending++;
-        } else if (cqe->res < 0 && cqe->res != -ENOBUFS) {
-          failure.Record(-cqe->res, "io_uring recv");
+          return true;
         }
-        if (!(cqe->flags & IORING_CQE_F_MORE)) {
-          if (done) active--;
-          else arm(ud);
-        }
-      }
-    }
-    io_uring_cq_advance(&ring, seen);
-    bufs.Commit();
-    if (cfg.injectLoops) Spin(cfg.injectLoops * (total - before));
-    requests.Publish(total);
-  }
+        if (cqe->res < 0 && cqe->res != -ENOBUFS) failure.Record(-cqe->res, "io_uring recv");
+        return false;
+      },
+      [&](io_uring_cqe* cqe) {  // a send finished: its buffer goes back to the ring
+        sending--;
+        bufs.Recycle(static_cast<unsigned>(cqe->user_data & 0xffff));
+        if (cqe->res < 0 && cqe->res != -ECONNREFUSED) failure.Record(-cqe->res, "io_uring send");
+      });
   unsigned left = Quiesce(&ring, active + sending, [&](io_uring_cqe* c) {
     uint64_t ud = c->user_data;
     bool send = (ud & kSend) != 0 && ud < kQuiesceCancel;
