@@ -37,23 +37,6 @@ type Socket = Duplex & {
   localPort?: number;
 };
 
-/** net.Server's fields that its own methods read; stable since Node 0.x and used by cluster. */
-interface ServerInternals {
-  _handle: ListenerHandle | null;
-  _connections: number;
-  _connectionKey?: string;
-  _unref?: boolean;
-  _listeningId?: number;
-  _emitCloseIfDrained(): void;
-  allowHalfOpen: boolean;
-  pauseOnConnect: boolean;
-  noDelay: boolean;
-  keepAlive: boolean;
-  /** seconds (net.Server stores what its handle takes) */
-  keepAliveInitialDelay: number;
-  highWaterMark: number;
-}
-
 /** What each accepted socket gets from the server's own options (http.Server sets noDelay, allowHalfOpen). */
 export interface SocketOptions {
   allowHalfOpen: boolean;
@@ -63,6 +46,18 @@ export interface SocketOptions {
   /** milliseconds */
   keepAliveInitialDelay: number;
   highWaterMark: number;
+}
+
+/** net.Server's fields that its own methods read; stable since Node 0.x and used by cluster. */
+interface ServerInternals extends Omit<SocketOptions, "keepAliveInitialDelay"> {
+  _handle: ListenerHandle | null;
+  _connections: number;
+  _connectionKey?: string;
+  _unref?: boolean;
+  _listeningId?: number;
+  _emitCloseIfDrained(): void;
+  /** seconds (net.Server stores what its handle takes) */
+  keepAliveInitialDelay: number;
 }
 
 /** The per-socket options net.Server would apply to the sockets it accepts: the listener applies them. */
