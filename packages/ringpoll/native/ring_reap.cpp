@@ -199,8 +199,10 @@ void Ring::Dispatch(bool wake) {
   Napi::HandleScope outer(env);
   Napi::Object self = Value();  // stays reachable even if the last request's Unref() made us weak
   Napi::Value handler = onCompletions_.IsEmpty() ? env.Undefined() : onCompletions_.Value();
+  // Not while coalescing: each wake-up then waits to fill its batch, and a recheck would deliver
+  // what came during the JS call at once, in small batches.
   const bool recheck = (setupFlags_ & IORING_SETUP_DEFER_TASKRUN) != 0 && (setupFlags_ & IORING_SETUP_TASKRUN_FLAG) != 0 &&
-                       state_->eventFd >= 0 && !teardown_;
+                       state_->eventFd >= 0 && !teardown_ && coalesceMin_ == 0;
   if (recheck) io_uring_cq_eventfd_toggle(&state_->ring, false);
   unsigned rounds = 0;
   for (bool first = true;; first = false) {
