@@ -126,7 +126,9 @@ eachConfig("batch API", (options) => {
     expect(s.calls - before.calls).toBeLessThanOrEqual(wakeups + rechecks);
     expect(s.eventfdReads - before.eventfdReads).toBe(0);
     const defer = ring.setup.flags.includes("DEFER_TASKRUN");
-    expect(s.enters - before.enters).toBe(defer ? wakeups + rechecks : 0);
+    // Under SQPOLL the SQ thread may not have taken the multishot SQE yet: the next loop iterations
+    // submit again and, if it went idle, enter to wake it; that count depends on timing.
+    if (!("sqpoll" in options)) expect(s.enters - before.enters).toBe(defer ? wakeups + rechecks : 0);
     if (!defer) expect(rechecks).toBe(0);
     const total = s.cqes;
     ring.close();
