@@ -99,7 +99,9 @@ export class Requests {
         continue;
       }
       if (p.onAbort) p.signal!.removeEventListener("abort", p.onAbort);
-      if (p.aborted) {
+      // An abort that came after the kernel completed the request changes nothing: the bytes were
+      // read or written, so the Promise reports them rather than an AbortError.
+      if (p.aborted && (r === -errno.ECANCELED || r === -errno.EINTR)) {
         this.release(idx);
         p.reject(abortError(p.signal!));
       } else if (r >= 0) {

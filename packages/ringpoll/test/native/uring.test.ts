@@ -128,6 +128,24 @@ eachConfig("IoUring", (options) => {
     expect(ring.inflight).toBe(0);
   });
 
+  it("an abort that comes after the kernel completed the request resolves with its result (no byte lost)", async () => {
+    // Found by property-uring.test.ts: the Promise rejected with AbortError although the bytes had
+    // been written (a caller retrying would write them twice) or read (they were gone).
+    const ring = rings.open(options);
+    const [r, w] = fds.pipe();
+    const ac = new AbortController();
+    const written = ring.write(w, Buffer.from("abcd"), { signal: ac.signal });
+    ac.abort(); // queued behind the write: the kernel completes the write, then finds nothing to cancel
+    await expect(written).resolves.toBe(4);
+    const buf = Buffer.alloc(8);
+    const bc = new AbortController();
+    const read = ring.read(r, buf, { signal: bc.signal });
+    bc.abort();
+    await expect(read).resolves.toBe(4);
+    expect(buf.subarray(0, 4).toString()).toBe("abcd");
+    expect(ring.inflight).toBe(0);
+  });
+
   it("cancel: one request, all on an fd, all", async () => {
     const ring = rings.open(options);
     const b = fds.udp();
