@@ -14,6 +14,7 @@ export function fcParameters(name: string, runs: number, weight = 1): fc.Paramet
   const seed = process.env.RINGPOLL_FC_SEED !== undefined ? Number(process.env.RINGPOLL_FC_SEED) : Date.now() ^ (Math.random() * 2 ** 31);
   const numRuns = Math.max(1, Math.round((process.env.RINGPOLL_FC_RUNS !== undefined ? Number(process.env.RINGPOLL_FC_RUNS) : runs) * weight));
   const path = process.env.RINGPOLL_FC_PATH;
+  outcomes.clear();
   console.log(`${name}: RINGPOLL_FC_SEED=${seed} RINGPOLL_FC_RUNS=${numRuns}${path ? ` RINGPOLL_FC_PATH=${path}` : ""}`);
   return { seed, numRuns, path };
 }
@@ -39,6 +40,16 @@ export class Progress {
   }
 }
 
+/** Outcomes by label ("read pipe: ECANCELED"), summed over a whole property run. */
+export const outcomes = new Map<string, number>();
+export const countOutcome = (key: string) => void outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
+const count = countOutcome;
+
+/** The most frequent outcomes, one line, for the test's output. */
+export function outcomeSummary(): string {
+  return [...outcomes].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ");
+}
+
 const isCoded = (e: unknown): boolean => e instanceof Error && typeof (e as { code?: unknown }).code === "string" && (e as { code: string }).code.length > 0;
 
 /** Fails with what was received when `err` has no `code` string. */
@@ -49,9 +60,12 @@ export function requireCode(err: unknown, what: string): void {
 /** Runs `fn`; a synchronous throw must carry a code. Returns the value or undefined. */
 export function attempt<T>(what: string, fn: () => T): T | undefined {
   try {
-    return fn();
+    const v = fn();
+    if (!(v instanceof Promise)) count(`${what}: ok`);
+    return v;
   } catch (err) {
     requireCode(err, what);
+    count(`${what}: throws ${(err as { code: string }).code}`);
     return undefined;
   }
 }
@@ -59,15 +73,6 @@ export function attempt<T>(what: string, fn: () => T): T | undefined {
 interface Tracked {
   label: string;
   settled: number;
-}
-
-/** Outcomes by label ("read pipe: ECANCELED"), summed over a whole property run. */
-export const outcomes = new Map<string, number>();
-const count = (key: string) => outcomes.set(key, (outcomes.get(key) ?? 0) + 1);
-
-/** The most frequent outcomes, one line, for the test's output. */
-export function outcomeSummary(): string {
-  return [...outcomes].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`).join(", ");
 }
 
 /** Every Promise handed to track() must settle exactly once, and reject only with a coded error. */
