@@ -108,10 +108,10 @@ void BufferRing::Release() {
   Free();
 }
 
-void BufferRing::Detach(bool teardown) {
+void BufferRing::Detach() {
   ring_ = nullptr;
   memory_ = nullptr;
-  Free(teardown);
+  Free();
 }
 
 void BufferRing::Abandon() {
@@ -128,13 +128,8 @@ void BufferRing::UnmapEntries() {
   entries_ = nullptr;
 }
 
-void BufferRing::Free(bool teardown) {
+void BufferRing::Free() {
   UnmapEntries();
   data_ = nullptr;
-  if (teardown) {
-    dataRef_.SuppressDestruct();
-    abandoned_ = true;  // the env frees its references itself; never touch this one again
-  } else if (!abandoned_ && !dataRef_.IsEmpty()) {
-    dataRef_.Reset();
-  }
+  if (!abandoned_ && !dataRef_.IsEmpty()) dataRef_.Reset();
 }

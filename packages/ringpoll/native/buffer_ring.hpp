@@ -22,9 +22,9 @@ class BufferRing : public Napi::ObjectWrap<BufferRing> {
   bool Registered() const { return ring_ != nullptr; }
   // Unregistered and no request of the group in flight: drop the data.
   void Release();
-  // The ring is gone (exit unregisters it): free the entries, drop the data (not at env teardown,
-  // where no napi call may run and the env drops its references itself).
-  void Detach(bool teardown = false);
+  // The ring is gone (exit unregisters it): free the entries, drop the data (at env teardown too:
+  // the env does not delete references it did not create).
+  void Detach();
   // The ring is gone while the kernel may still write: keep the data and entries forever.
   void Abandon();
 
@@ -33,7 +33,7 @@ class BufferRing : public Napi::ObjectWrap<BufferRing> {
   Napi::Value Unregister(const Napi::CallbackInfo& info);
   Napi::Value Available(const Napi::CallbackInfo& info);
   void UnmapEntries();
-  void Free(bool teardown = false);
+  void Free();
 
   io_uring* ring_ = nullptr;
   RingMemory* memory_ = nullptr;

@@ -147,7 +147,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
   bool eventfdViaRing_ = true;
   unsigned coalesceMin_ = 0;     // 0: off; else wait for this many CQEs per wake-up…
   int64_t coalesceNs_ = 0;       // …for at most this long  // reset the eventfd with a READ in the get-events enter
-  bool teardown_ = false;  // env cleanup: no napi calls
+  bool teardown_ = false;  // env cleanup: no JS calls (references are still deleted)
   bool closing_ = false;   // close() called: no new work; released when the last CQE is reaped
   Napi::FunctionReference onClosed_;
   // CQEs of this tag carry a new fd (a multishot accept): the env's FdRegistry owns it at once, so

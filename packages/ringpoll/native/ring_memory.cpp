@@ -106,16 +106,8 @@ void RingMemory::Sweep() {
   }
 }
 
-void RingMemory::Clear(bool teardown) {
-  for (Ring& r : rings_) {
-    r.ring->Detach(teardown);
-    if (teardown) r.object.SuppressDestruct();
-  }
-  for (Set& set : sets_) {
-    for (auto& b : set.buffers) {
-      if (teardown) b.SuppressDestruct();
-    }
-  }
+void RingMemory::Clear() {
+  for (Ring& r : rings_) r.ring->Detach();
   rings_.clear();
   sets_.clear();
   iovecs_.clear();

@@ -45,9 +45,9 @@ class RingMemory {
   // Drop what is unregistered and no longer in use (napi calls: not at env teardown).
   void Sweep();
 
-  // The ring is gone and every CQE was reaped: release everything (teardown: the env frees its
-  // references itself, no napi call may run).
-  void Clear(bool teardown);
+  // The ring is gone and every CQE was reaped: release everything (at env teardown too: the env
+  // does not delete references it did not create).
+  void Clear();
   // The ring is gone but the kernel may still write: keep every byte forever rather than free it.
   void Abandon();
 

@@ -35,8 +35,7 @@ void Ring::UpdateIdle() {
 void Ring::ReleaseSlot(uint32_t tag) {
   uint32_t idx = tag & ~kTrackedTag;
   if (idx < slots_.size()) {
-    // At env teardown no napi call may run; the env frees its references itself.
-    if (teardown_) slots_[idx].pin.SuppressDestruct(); else slots_[idx].pin.Reset();
+    slots_[idx].pin.Reset();
     memory_.Release(slots_[idx].memory);
     slots_[idx].memory = 0;
     slots_[idx].active = false;

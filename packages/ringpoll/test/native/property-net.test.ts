@@ -211,7 +211,7 @@ for (const backend of ["io_uring", "epoll"] as const) {
   describe.skipIf(skip !== null)(`property: random operation sequences on ringpoll/net (${backend})${skip ? ` (skipped: ${skip})` : ""}`, () => {
     it("never crash, close every socket, coded errors, no byte lost, no fd leaked", { timeout: 600_000 }, async () => {
       expect(gc, "tests run with --expose-gc").toBeTypeOf("function");
-      const params = fcParameters(`property-net-${backend}`, 40, 0.25);
+      const params = fcParameters(`property-net-${backend}`, 150, 0.25);
       const progress = new Progress(`net-${backend}`, params.seed!);
       const warm = new Sequence();
       await warm.listen(backend);
