@@ -5,9 +5,8 @@
 // close, tokens only of watched fds, every error coded, bytes received = bytes sent, no fd left open.
 import fc from "fast-check";
 import { EPOLLET, EPOLLIN, EPOLLONESHOT, EPOLLOUT, Epoll, sys, type EpollBatch } from "ringpoll";
-import { describe, expect, it } from "vitest";
-import { openFdCount } from "./helpers.js";
-import { Progress, Tracker, attempt, fcParameters, fdsBackTo, outcomeSummary, requireCode } from "./property.js";
+import { describe, it } from "vitest";
+import { Tracker, attempt, checkSequences, requireCode, tick } from "./property.js";
 
 const NAMES = ["pipeR", "efd", "udpB", "pipeW"] as const;
 type Name = (typeof NAMES)[number];
@@ -98,8 +97,7 @@ class Sequence {
       case "gc":
         return gc();
       case "tick":
-        if (c.how === "micro") return Promise.resolve();
-        return new Promise((r) => (c.how === "immediate" ? setImmediate(r) : setTimeout(r, 1)));
+        return tick(c.how);
       case "abort":
         return this.ac.abort();
       case "create":
@@ -218,27 +216,6 @@ class Sequence {
 
 describe("property: random operation sequences on Epoll and sys", () => {
   it("never crash, no callback after close, coded errors, no byte lost, no fd leaked", { timeout: 600_000 }, async () => {
-    expect(gc, "tests run with --expose-gc").toBeTypeOf("function");
-    const params = fcParameters("property-epoll", 150);
-    const progress = new Progress("epoll", params.seed!);
-    await new Sequence().finish();
-    await fc.assert(
-      fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 40 }), async (commands) => {
-        progress.next();
-        const baseline = openFdCount();
-        const s = new Sequence();
-        for (const c of commands) {
-          try {
-            await s.run(c);
-          } catch (err) {
-            requireCode(err, c.k);
-          }
-        }
-        await s.finish();
-        await fdsBackTo(baseline, "Epoll sequence");
-      }),
-      params,
-    );
-    console.log(`property-epoll: ${progress.runs} sequences passed; outcomes: ${outcomeSummary()}`);
+    await checkSequences("property-epoll", command, { runs: 150, maxLength: 40 }, () => new Sequence());
   });
 });

@@ -5,9 +5,8 @@
 // RINGPOLL_FC_SEED / RINGPOLL_FC_RUNS / RINGPOLL_FC_PATH replay or scale it (property.ts).
 import fc from "fast-check";
 import { IoUring, SqeBatch, sys, type BufferRing, type IoUringOptions } from "ringpoll";
-import { describe, expect, it } from "vitest";
-import { openFdCount } from "./helpers.js";
-import { Progress, Tracker, attempt, fcParameters, fdsBackTo, outcomeSummary, requireCode } from "./property.js";
+import { describe, it } from "vitest";
+import { Tracker, attempt, checkSequences, requireCode, tick } from "./property.js";
 import { lacks } from "./uring-configs.js";
 
 const EPOLLIN = 1;
@@ -150,8 +149,7 @@ class Sequence {
       case "gc":
         return gc();
       case "tick":
-        if (c.how === "micro") return Promise.resolve();
-        return new Promise((r) => (c.how === "immediate" ? setImmediate(r) : setTimeout(r, 1)));
+        return tick(c.how);
       case "abort":
         return this.signals[c.sig]!.abort();
       case "closeFd": {
@@ -384,29 +382,10 @@ class Sequence {
 
 describe("property: random operation sequences on IoUring and BufferRing", () => {
   it("never crash, settle every Promise once with coded errors, lose no byte and leak no fd", { timeout: 600_000 }, async () => {
-    expect(gc, "tests run with --expose-gc").toBeTypeOf("function");
-    const params = fcParameters("property-uring", 150);
-    const progress = new Progress("uring", params.seed!);
-    // Warm up once so lazily opened fds (libuv's, node's) are not counted as leaks.
-    await new Sequence().finish();
-    await fc.assert(
-      fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 40 }), async (commands) => {
-        progress.next();
-        const baseline = openFdCount();
-        const s = new Sequence();
-        s.create({});
-        for (const c of commands) {
-          try {
-            await s.run(c);
-          } catch (err) {
-            requireCode(err, c.k);
-          }
-        }
-        await s.finish();
-        await fdsBackTo(baseline, "IoUring sequence");
-      }),
-      params,
-    );
-    console.log(`property-uring: ${progress.runs} sequences passed; outcomes: ${outcomeSummary()}`);
+    await checkSequences("property-uring", command, { runs: 100, maxLength: 40 }, () => {
+      const s = new Sequence();
+      s.create({});
+      return s;
+    });
   });
 });

@@ -123,6 +123,53 @@ export class Tracker {
   }
 }
 
+/** A pause between commands: a microtask, a loop turn, or a 1 ms timer. */
+export function tick(how: "micro" | "immediate" | "timer"): Promise<void> {
+  if (how === "micro") return Promise.resolve();
+  return new Promise((r) => (how === "immediate" ? setImmediate(r) : setTimeout(r, 1)));
+}
+
+export interface Sequence<C> {
+  run(c: C): unknown;
+  /** close everything, wait for every Promise, check the sequence's accounting */
+  finish(): Promise<void>;
+}
+
+/**
+ * The property every file checks: for random command sequences, running them on what `start()`
+ * opened and then finish() neither crashes nor throws an uncoded error, and leaves no fd open.
+ */
+export async function checkSequences<C extends { k: string }>(
+  name: string,
+  command: fc.Arbitrary<C>,
+  options: { runs: number; weight?: number; maxLength: number },
+  start: () => Sequence<C> | Promise<Sequence<C>>,
+): Promise<void> {
+  if ((globalThis as { gc?: unknown }).gc === undefined) throw new Error("tests run with --expose-gc (vitest.config.ts)");
+  const params = fcParameters(name, options.runs, options.weight);
+  const progress = new Progress(name, params.seed!);
+  // Once first, so lazily opened fds (libuv's, node's) are not counted as leaks.
+  await (await start()).finish();
+  await fc.assert(
+    fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: options.maxLength }), async (commands) => {
+      progress.next();
+      const baseline = openFdCount();
+      const s = await start();
+      for (const c of commands) {
+        try {
+          await s.run(c);
+        } catch (err) {
+          requireCode(err, c.k);
+        }
+      }
+      await s.finish();
+      await fdsBackTo(baseline, `${name} sequence`);
+    }),
+    params as fc.Parameters<[C[]]>,
+  );
+  console.log(`${name}: ${progress.runs} sequences passed; outcomes: ${outcomeSummary()}`);
+}
+
 /** The open fd count returns to `baseline` (garbage collections and loop turns in between). */
 export async function fdsBackTo(baseline: number, what: string): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc!;
