@@ -219,6 +219,15 @@ void Ring::Dispatch(bool wake) {
   }
   dispatching_ = false;
   if (state_ == nullptr) return;
+  // Coalescing (no rechecks): a get-events enter runs a bounded amount of completion work; what
+  // it left is flagged but not signalled again (the kernel signals when its list goes from empty
+  // to not empty), and with no new traffic (request/response) it would wait for ever.
+  if (!recheck && !teardown_ && state_->eventFd >= 0 && (setupFlags_ & IORING_SETUP_TASKRUN_FLAG) != 0 &&
+      (setupFlags_ & IORING_SETUP_DEFER_TASKRUN) != 0 && TaskrunPending()) {
+    uint64_t one = 1;
+    while (write(state_->eventFd, &one, sizeof one) < 0 && errno == EINTR) {
+    }
+  }
   if (closing_ && inflight_ == 0) {
     FinishClose(false);
     return;
