@@ -285,6 +285,20 @@ eachConfig(
       expect(ring.inflight).toBe(0);
     });
 
+    it("with coalescing, a burst over many sockets and then silence is delivered whole (no completion work stranded)", async () => {
+      const ring = rings.open(options);
+      const rxs = Array.from({ length: 100 }, () => fds.udp());
+      const tx = fds.udp();
+      const br = ring.createBufferRing({ count: 256, size: 64 });
+      ring.coalesce({ minBatch: 4, maxWaitUs: 1000 });
+      let got = 0;
+      const rb = ring.recvBatches(rxs.map((r) => r.fd), br, { onBatch: (b) => void (got += b.length) });
+      await new Promise((r) => setTimeout(r, 20)); // every receive armed
+      for (const r of rxs) sys.sendto(tx.fd, Buffer.from("x"), r.port);
+      await until(() => got === 100);
+      rb.stop();
+    });
+
     it("the callback form: one call per batch, `closed` resolves on stop(), an aborted one too", async () => {
       const ring = rings.open(options);
       const rx = fds.udp();
