@@ -25,9 +25,9 @@ describe("worker_threads", () => {
     const before = openFdCount();
     for (let round = 0; round < 3; round++) {
       const w = new Worker(fixture, { workerData: { mode: "busy", udp, udp2, efd } });
+      const exited = once(w, "exit");
       await once(w, "message");
       expect(openFdCount()).toBeGreaterThan(before); // epoll fd, ring fd, its eventfd are open
-      const exited = once(w, "exit");
       await w.terminate();
       await exited;
     }
