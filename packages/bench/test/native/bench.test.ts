@@ -65,7 +65,8 @@ describe("native engine", () => {
         server, clientNetns: "", clientHost: "127.0.0.1", serverNetns: "", serverHost: "127.0.0.1", flows: 50, size: 64,
         clients: 1, maxEvents: 50, injectNs: 0, clientCpus: [], serverCpu: -1, warmup: 0.2, seconds: 0.3,
       });
-      expect(w.count).toBeGreaterThan(0);
+      // Seen once in a loaded CI run: 0 transactions. The message keeps what the run saw.
+      expect(w.count, JSON.stringify({ server, secondary: w.secondary, seconds: w.seconds, samples: w.samples, rtt: w.rttUs })).toBeGreaterThan(0);
       // Each flow has one request in flight, so the counts differ by the flow count plus what
       // completes between the two threads' reads of their counters (1 % is generous).
       expect(Math.abs(w.secondary - w.count)).toBeLessThanOrEqual(50 + 0.01 * w.count);
