@@ -3,12 +3,11 @@
 // step per batch, views into the buffer ring valid until that step ends, then every buffer of the
 // batch goes back to the kernel in one call.
 import type { BufferRing } from "./buffer-ring.js";
+import { MSG_TRUNC } from "./datagram-batch.js";
 import { abortError, errnoError } from "./errors.js";
 import { IORING_CQE_BUFFER_SHIFT, IORING_CQE_F_BUFFER, IORING_CQE_F_MORE, errno } from "./uring-constants.js";
 import type { IoUringStats } from "./uring/io-uring.js";
 
-/** recv(2)'s MSG_TRUNC: a UDP receive returns the datagram's real length, even when longer than the buffer. */
-export const MSG_TRUNC = 0x20;
 // IORING_OP_RECVMSG multishot writes struct io_uring_recvmsg_out { u32 namelen, controllen,
 // payloadlen, flags } at the start of the buffer, then the address, the control data, the payload.
 const RECVMSG_OUT = 16;

@@ -20,7 +20,8 @@ import {
 } from "../uring-constants.js";
 import { IORING_SETUP } from "../uring-probe.js";
 import { MultishotIterator, type Lease, type Message } from "../uring-multishot.js";
-import { MSG_TRUNC, RecvBatches, type RecvBatch } from "../uring-recv-batch.js";
+import { MSG_TRUNC } from "../datagram-batch.js";
+import { RecvBatches, type RecvBatch } from "../uring-recv-batch.js";
 import type { NativeBufferRing, NativeRing } from "../native.js";
 import * as validate from "../validate.js";
 import { OP_KEYS, RANGE_KEYS, RW_KEYS, fdArg, optionsArg, positionArg, rangeArg, type Fd, type OpOptions, type RwOptions } from "./args.js";
