@@ -20,6 +20,13 @@ void ReadEventfd(int fd) {
   }
 }
 
+// Wakes the loop's watch of the eventfd, for completion work the kernel will not signal again.
+void SignalEventfd(int fd) {
+  uint64_t one = 1;
+  while (write(fd, &one, sizeof one) < 0 && errno == EINTR) {
+  }
+}
+
 }  // namespace
 
 void Ring::UpdateIdle() {
@@ -185,9 +192,7 @@ bool Ring::RecheckTaskrun(unsigned* rounds) {
     wake_.rechecks++;
     return true;
   }
-  uint64_t one = 1;
-  while (write(state_->eventFd, &one, sizeof one) < 0 && errno == EINTR) {
-  }
+  SignalEventfd(state_->eventFd);
   return false;
 }
 
@@ -200,8 +205,9 @@ void Ring::Dispatch(bool wake) {
   Napi::Value handler = onCompletions_.IsEmpty() ? env.Undefined() : onCompletions_.Value();
   // Not while coalescing: each wake-up then waits to fill its batch, and a recheck would deliver
   // what came during the JS call at once, in small batches.
-  const bool recheck = (setupFlags_ & IORING_SETUP_DEFER_TASKRUN) != 0 && (setupFlags_ & IORING_SETUP_TASKRUN_FLAG) != 0 &&
-                       state_->eventFd >= 0 && !teardown_ && coalesceMin_ == 0;
+  const bool flagged = (setupFlags_ & IORING_SETUP_DEFER_TASKRUN) != 0 && (setupFlags_ & IORING_SETUP_TASKRUN_FLAG) != 0 &&
+                       state_->eventFd >= 0 && !teardown_;
+  const bool recheck = flagged && coalesceMin_ == 0;
   if (recheck) io_uring_cq_eventfd_toggle(&state_->ring, false);
   unsigned rounds = 0;
   for (bool first = true;; first = false) {
@@ -222,12 +228,7 @@ void Ring::Dispatch(bool wake) {
   // Coalescing (no rechecks): a get-events enter runs a bounded amount of completion work; what
   // it left is flagged but not signalled again (the kernel signals when its list goes from empty
   // to not empty), and with no new traffic (request/response) it would wait for ever.
-  if (!recheck && !teardown_ && state_->eventFd >= 0 && (setupFlags_ & IORING_SETUP_TASKRUN_FLAG) != 0 &&
-      (setupFlags_ & IORING_SETUP_DEFER_TASKRUN) != 0 && TaskrunPending()) {
-    uint64_t one = 1;
-    while (write(state_->eventFd, &one, sizeof one) < 0 && errno == EINTR) {
-    }
-  }
+  if (flagged && !recheck && !teardown_ && TaskrunPending()) SignalEventfd(state_->eventFd);
   if (closing_ && inflight_ == 0) {
     FinishClose(false);
     return;
