@@ -44,7 +44,12 @@ static void setup(int argc, char **argv) {
 /* Called after every batch; returns 0 when the window is over. */
 static int tick(void) {
   int64_t t = now_ns(CLOCK_MONOTONIC);
-  if (phase == 0 && t >= window_start_ns) {
+  if (phase == 0 && packets == 0) {
+    /* The warm-up starts at the first packet, as in the bench engine (the bench kills a loop that
+     * never sees one). */
+    window_start_ns = t + (int64_t)(warmup_s * 1e9);
+    end_ns = window_start_ns + (int64_t)(duration_s * 1e9);
+  } else if (phase == 0 && t >= window_start_ns) {
     phase = 1;
     window_start_ns = t;
     start_packets = packets;

@@ -126,6 +126,7 @@ Napi::Value Pps(const Napi::CallbackInfo& info) {
   cfg->injectNs = Num(o, "injectNs", 0);
   cfg->senderCpus = Ints(o, "senderCpus");
   cfg->receiverCpu = Int(o, "receiverCpu", -1);
+  cfg->firstTimeout = Num(o, "firstTimeout", 10);
   cfg->warmup = Num(o, "warmup", 0.5);
   cfg->seconds = Num(o, "seconds", 2);
   Napi::Value counter = o.Get("externalCounter");
@@ -160,6 +161,7 @@ Napi::Value UdpRr(const Napi::CallbackInfo& info) {
   cfg->injectNs = Num(o, "injectNs", 0);
   cfg->clientCpus = Ints(o, "clientCpus");
   cfg->serverCpu = Int(o, "serverCpu", -1);
+  cfg->firstTimeout = Num(o, "firstTimeout", 10);
   cfg->warmup = Num(o, "warmup", 0.5);
   cfg->seconds = Num(o, "seconds", 2);
   Napi::Value counter = o.Get("externalCounter");
@@ -200,6 +202,7 @@ Napi::Value Iops(const Napi::CallbackInfo& info) {
   cfg->fixedFiles = Bool(o, "fixedFiles");
   cfg->polled = Bool(o, "polled");
   cfg->cpu = Int(o, "cpu", -1);
+  cfg->firstTimeout = Num(o, "firstTimeout", 10);
   cfg->warmup = Num(o, "warmup", 0.5);
   cfg->seconds = Num(o, "seconds", 2);
   Napi::Object cancelHolder;

@@ -1,5 +1,7 @@
 #include "bench_measure.hpp"
 
+#include <errno.h>
+#include <stdio.h>
 #include <time.h>
 
 #include <algorithm>
@@ -48,10 +50,33 @@ bool SleepUntil(int64_t until, const Plan& plan, const Failure& failure) {
   return false;
 }
 
+// Waits until the count moves: the warm-up starts at the first delivered packet (or completed
+// transaction or I/O), not at thread start. Under load a freshly created veth's carrier, a
+// receiver thread or a neighbour lookup can take longer than a short warm-up, and a window with no
+// traffic in it measures nothing. Fails the run, naming what did not arrive, after firstTimeout
+// (0: do not wait, for a receiver that keeps its own count).
+void AwaitFirst(const Plan& plan, Failure& failure) {
+  if (plan.firstTimeout <= 0) return;
+  const int64_t deadline = MonotonicNs() + static_cast<int64_t>(plan.firstTimeout * 1e9);
+  const uint64_t base = plan.count();
+  while (!failure.Failed() && !Cancelled(plan)) {
+    if (plan.count() != base) return;
+    if (MonotonicNs() >= deadline) {
+      char why[160];
+      snprintf(why, sizeof why, "nothing was counted within %g s of the start (secondary count %llu); is the path between the two ends up?",
+               plan.firstTimeout, static_cast<unsigned long long>(plan.secondary ? plan.secondary() : 0));
+      return failure.Record(ETIMEDOUT, "bench", why);
+    }
+    timespec ts{0, 1000000};
+    nanosleep(&ts, nullptr);
+  }
+}
+
 }  // namespace
 
-Window Measure(const Plan& plan, const Failure& failure) {
+Window Measure(const Plan& plan, Failure& failure) {
   Window w;
+  AwaitFirst(plan, failure);
   SleepUntil(MonotonicNs() + static_cast<int64_t>(plan.warmup * 1e9), plan, failure);
   Snapshot start = Take(plan);
   if (plan.window) plan.window(true);

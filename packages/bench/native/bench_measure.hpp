@@ -1,4 +1,4 @@
-// The measured window of a bench run: warm up, then snapshot counters, CPU time and the kernel's
+// The measured window of a bench run: wait for the first count, warm up, then snapshot counters, CPU time and the kernel's
 // UDP counters together, sample once a second, snapshot again.
 #pragma once
 #include <pthread.h>
@@ -18,7 +18,8 @@ struct Plan {
   std::vector<pthread_t> receiverThreads;  // their CPU time is the receiver's cost
   bool ioUringWorkers = true;            // add io_uring's io-wq/SQPOLL threads of this process
   int snmpFd = -1;                       // /proc/net/snmp of the receiving namespace, or -1
-  double warmup = 0.5;
+  double firstTimeout = 10;             // the count must move within this many seconds of the start (0: no wait)
+  double warmup = 0.5;                  // then this long before the window opens
   double seconds = 2;
   // Set (non-zero) by JS to end the run early, e.g. on SIGINT; read without locking.
   int32_t* cancel = nullptr;
@@ -35,7 +36,8 @@ struct Window {
   UdpCounters before, after;
 };
 
-// Returns early (with what it has) when `failure` is set by a bench thread.
-Window Measure(const Plan& plan, const Failure& failure);
+// Returns early (with what it has) when `failure` is set by a bench thread, and records a failure
+// itself when nothing is counted within plan.firstTimeout.
+Window Measure(const Plan& plan, Failure& failure);
 
 }  // namespace bench

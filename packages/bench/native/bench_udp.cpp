@@ -110,6 +110,7 @@ void RunPps(const PpsConfig& cfg, UdpResult& out, Failure& failure) {
         return s;
       };
       plan.snmpFd = snmp;
+      plan.firstTimeout = cfg.firstTimeout;
       plan.warmup = cfg.warmup;
       plan.seconds = cfg.seconds;
       plan.cancel = cfg.cancel;
@@ -172,6 +173,7 @@ void RunRr(const RrRunConfig& cfg, UdpResult& out, Failure& failure) {
       };
       plan.window = [&](bool open) { recording.store(open, std::memory_order_relaxed); };
       plan.snmpFd = snmp;
+      plan.firstTimeout = cfg.firstTimeout;
       plan.warmup = cfg.warmup;
       plan.seconds = cfg.seconds;
       plan.cancel = cfg.cancel;

@@ -25,7 +25,7 @@ struct PpsConfig {
   double injectNs = 0;           // extra work per packet in the receiver
   std::vector<int> senderCpus;   // one per sender thread, -1 = unpinned
   int receiverCpu = -1;
-  double warmup = 0.5, seconds = 2;
+  double firstTimeout = 10, warmup = 0.5, seconds = 2;
   // external receiver: its sockets and the counter it increments (a JS Uint32Array element)
   std::vector<int> externalFds;
   uint32_t* externalCounter = nullptr;
@@ -54,7 +54,7 @@ struct RrRunConfig {
   double injectNs = 0;
   std::vector<int> clientCpus;
   int serverCpu = -1;
-  double warmup = 0.5, seconds = 2;
+  double firstTimeout = 10, warmup = 0.5, seconds = 2;
   int32_t* cancel = nullptr;  // see Plan::cancel
   // external server: its sockets (bound; connected here to the client's) and the request counter
   // it bumps (a JS Uint32Array element), on the thread that called

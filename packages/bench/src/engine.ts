@@ -43,6 +43,8 @@ export interface PpsOptions {
   receiverCpu: number;
   warmup: number;
   seconds: number;
+  /** the run fails (ETIMEDOUT) when nothing is received within this many seconds of its start (default 10) */
+  firstTimeout?: number;
   /** receiver "external": a JS receiver on these fds bumps externalCounter[0] per datagram */
   externalFds?: number[];
   externalCounter?: Uint32Array;
@@ -64,6 +66,8 @@ export interface RrOptions {
   serverCpu: number;
   warmup: number;
   seconds: number;
+  /** the run fails (ETIMEDOUT) when no transaction completes within this many seconds of its start (default 10) */
+  firstTimeout?: number;
   externalFds?: number[];
   externalCounter?: Uint32Array;
 }
@@ -80,6 +84,8 @@ export interface IopsOptions {
   cpu: number;
   warmup: number;
   seconds: number;
+  /** the run fails (ETIMEDOUT) when no read completes within this many seconds of its start (default 10) */
+  firstTimeout?: number;
 }
 
 export interface TcpRrOptions {

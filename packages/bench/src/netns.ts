@@ -51,6 +51,20 @@ export function netnsAvailable(): string | null {
   return null;
 }
 
+// A veth's carrier and queueing discipline are switched on by the kernel's link-watch work, which
+// needs the RTNL lock; while another process tears a namespace down that can take seconds, and
+// until then every packet is dropped silently. Wait (bounded) for operstate UP on both ends.
+function awaitOperUp(netns: string, dev: string, timeoutMs = 10_000): void {
+  const deadline = Date.now() + timeoutMs;
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (;;) {
+    const out = execFileSync("ip", ["-n", netns, "-o", "link", "show", "dev", dev], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    if (/ state UP /.test(out)) return;
+    if (Date.now() > deadline) throw new Error(`${dev} in ${netns} is not up after ${timeoutMs / 1000} s: ${out.trim()}`);
+    Atomics.wait(pause, 0, 0, 10);
+  }
+}
+
 export function createNetnsPair(): NetnsPair {
   hookSignals();
   const tag = `rp${process.pid}`;
@@ -79,6 +93,7 @@ export function createNetnsPair(): NetnsPair {
       ip("-n", n, "link", "set", "lo", "up");
       ip("-n", n, "link", "set", dev, "up");
     }
+    for (const [n, dev] of [[a, `${tag}a`], [b, `${tag}b`]] as const) awaitOperUp(n, dev);
   } catch (err) {
     remove();
     const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();

@@ -50,6 +50,7 @@ export async function runYardstick(binary: string, p: PpsParams): Promise<Native
       receiverCpu: -1, // the C loop pins itself
       externalFds: fds,
       externalCounter: new Uint32Array(1),
+      firstTimeout: 0, // the C loop counts on its own; this counter never moves
     });
     const code = await exited;
     clearTimeout(guard);

@@ -105,6 +105,20 @@ describe("native engine", () => {
     expect(readdirCount()).toBe(before);
     sys.close(held);
   });
+
+  it("a receiver that counts nothing fails the run with ETIMEDOUT instead of measuring an empty window", async () => {
+    // The socket is real and receives (the kernel queues the datagrams) but no loop reads it,
+    // as when a path is down or a receiver never got scheduled.
+    const deaf = sys.udpSocket({ port: 0, host: "127.0.0.1" });
+    try {
+      const started = Date.now();
+      const run = engine.pps({ ...quick, receiver: "external", flows: 1, externalFds: [deaf], externalCounter: new Uint32Array(1), firstTimeout: 0.3 });
+      await expect(run).rejects.toMatchObject({ code: "ETIMEDOUT", message: expect.stringMatching(/nothing was counted within 0\.3 s of the start \(secondary count [1-9]\d*\)/) });
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      sys.close(deaf);
+    }
+  });
 });
 
 function readdirCount(): number {
