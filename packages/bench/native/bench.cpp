@@ -47,6 +47,16 @@ int32_t* CancelFlag(const Napi::Object& o, Napi::Object* holder) {
   return v.As<Napi::Int32Array>().Data();
 }
 
+// options.firstTimeout, warmup, seconds (s) and cancel.
+Timing TimingOf(const Napi::Object& o, Napi::Object* cancelHolder) {
+  Timing t;
+  t.firstTimeout = Num(o, "firstTimeout", t.firstTimeout);
+  t.warmup = Num(o, "warmup", t.warmup);
+  t.seconds = Num(o, "seconds", t.seconds);
+  t.cancel = CancelFlag(o, cancelHolder);
+  return t;
+}
+
 Napi::Object WindowToJs(Napi::Env env, const Window& w) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("count", Napi::Number::New(env, static_cast<double>(w.count)));
@@ -126,13 +136,10 @@ Napi::Value Pps(const Napi::CallbackInfo& info) {
   cfg->injectNs = Num(o, "injectNs", 0);
   cfg->senderCpus = Ints(o, "senderCpus");
   cfg->receiverCpu = Int(o, "receiverCpu", -1);
-  cfg->firstTimeout = Num(o, "firstTimeout", 10);
-  cfg->warmup = Num(o, "warmup", 0.5);
-  cfg->seconds = Num(o, "seconds", 2);
+  Napi::Object cancelHolder;
+  cfg->timing = TimingOf(o, &cancelHolder);
   Napi::Value counter = o.Get("externalCounter");
   if (cfg->receiver == "external") ReadExternal(o, "bench.pps", &cfg->externalCounter, &cfg->externalFds, &cfg->externalThread);
-  Napi::Object cancelHolder;
-  cfg->cancel = CancelFlag(o, &cancelHolder);
   auto result = std::make_shared<UdpResult>();
   auto* w = new Worker(
       env, [cfg, result](Failure& f) { RunPps(*cfg, *result, f); },
@@ -142,7 +149,7 @@ Napi::Value Pps(const Napi::CallbackInfo& info) {
         return r;
       });
   if (cfg->receiver == "external") w->Keep(counter.As<Napi::Object>());
-  if (cfg->cancel != nullptr) w->Keep(cancelHolder);
+  if (cfg->timing.cancel != nullptr) w->Keep(cancelHolder);
   w->Queue();
   return w->Promise();
 }
@@ -161,13 +168,10 @@ Napi::Value UdpRr(const Napi::CallbackInfo& info) {
   cfg->injectNs = Num(o, "injectNs", 0);
   cfg->clientCpus = Ints(o, "clientCpus");
   cfg->serverCpu = Int(o, "serverCpu", -1);
-  cfg->firstTimeout = Num(o, "firstTimeout", 10);
-  cfg->warmup = Num(o, "warmup", 0.5);
-  cfg->seconds = Num(o, "seconds", 2);
+  Napi::Object cancelHolder;
+  cfg->timing = TimingOf(o, &cancelHolder);
   Napi::Value counter = o.Get("externalCounter");
   if (cfg->server == "external") ReadExternal(o, "bench.udpRr", &cfg->externalCounter, &cfg->externalFds, &cfg->externalThread);
-  Napi::Object cancelHolder;
-  cfg->cancel = CancelFlag(o, &cancelHolder);
   auto result = std::make_shared<UdpResult>();
   auto* w = new Worker(
       env, [cfg, result](Failure& f) { RunRr(*cfg, *result, f); },
@@ -184,7 +188,7 @@ Napi::Value UdpRr(const Napi::CallbackInfo& info) {
         return r;
       });
   if (cfg->server == "external") w->Keep(counter.As<Napi::Object>());
-  if (cfg->cancel != nullptr) w->Keep(cancelHolder);
+  if (cfg->timing.cancel != nullptr) w->Keep(cancelHolder);
   w->Queue();
   return w->Promise();
 }
@@ -202,11 +206,8 @@ Napi::Value Iops(const Napi::CallbackInfo& info) {
   cfg->fixedFiles = Bool(o, "fixedFiles");
   cfg->polled = Bool(o, "polled");
   cfg->cpu = Int(o, "cpu", -1);
-  cfg->firstTimeout = Num(o, "firstTimeout", 10);
-  cfg->warmup = Num(o, "warmup", 0.5);
-  cfg->seconds = Num(o, "seconds", 2);
   Napi::Object cancelHolder;
-  cfg->cancel = CancelFlag(o, &cancelHolder);
+  cfg->timing = TimingOf(o, &cancelHolder);
   auto result = std::make_shared<IopsResult>();
   auto* w = new Worker(
       env, [cfg, result](Failure& f) { RunIops(*cfg, *result, f); },
@@ -216,7 +217,7 @@ Napi::Value Iops(const Napi::CallbackInfo& info) {
         r.Set("ringFlags", Napi::Number::New(e, result->ringFlags));
         return r;
       });
-  if (cfg->cancel != nullptr) w->Keep(cancelHolder);
+  if (cfg->timing.cancel != nullptr) w->Keep(cancelHolder);
   w->Queue();
   return w->Promise();
 }

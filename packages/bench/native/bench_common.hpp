@@ -18,6 +18,15 @@ struct alignas(64) Counter {
   uint64_t Read() const { return value.load(std::memory_order_relaxed); }
 };
 
+// When a measured run starts, how long it lasts, and how JS ends it early.
+struct Timing {
+  double firstTimeout = 10;  // the count must move within this many seconds of the start (0: no wait)
+  double warmup = 0.5;       // then this long before the window opens
+  double seconds = 2;        // the window
+  // Set (non-zero) by JS to end the run early, e.g. on SIGINT; read without locking.
+  int32_t* cancel = nullptr;
+};
+
 struct Failure {
   std::atomic<bool> set{false};
   int err = 0;

@@ -169,10 +169,7 @@ void RunIops(const IopsConfig& cfg, IopsResult& out, Failure& failure) {
       Plan plan;
       plan.count = [&] { return done.Read(); };
       plan.receiverThreads.push_back(t.native_handle());
-      plan.firstTimeout = cfg.firstTimeout;
-      plan.warmup = cfg.warmup;
-      plan.seconds = cfg.seconds;
-      plan.cancel = cfg.cancel;
+      plan.timing = cfg.timing;
       out.window = Measure(plan, failure);
     }
     stop.Request();

@@ -19,8 +19,7 @@ struct IopsConfig {
   bool fixedFiles = false;
   bool polled = false;
   int cpu = -1;
-  double firstTimeout = 10, warmup = 0.5, seconds = 2;
-  int32_t* cancel = nullptr;  // see Plan::cancel
+  Timing timing;
 };
 
 struct IopsResult {

@@ -35,7 +35,7 @@ Snapshot Take(const Plan& plan) {
 }
 
 bool Cancelled(const Plan& plan) {
-  return plan.cancel != nullptr && std::atomic_ref<int32_t>(*plan.cancel).load(std::memory_order_relaxed) != 0;
+  return plan.timing.cancel != nullptr && std::atomic_ref<int32_t>(*plan.timing.cancel).load(std::memory_order_relaxed) != 0;
 }
 
 // Sleeps until `until` (monotonic ns) in short steps so a failed or cancelled run ends promptly.
@@ -56,15 +56,15 @@ bool SleepUntil(int64_t until, const Plan& plan, const Failure& failure) {
 // traffic in it measures nothing. Fails the run, naming what did not arrive, after firstTimeout
 // (0: do not wait, for a receiver that keeps its own count).
 void AwaitFirst(const Plan& plan, Failure& failure) {
-  if (plan.firstTimeout <= 0) return;
-  const int64_t deadline = MonotonicNs() + static_cast<int64_t>(plan.firstTimeout * 1e9);
+  if (plan.timing.firstTimeout <= 0) return;
+  const int64_t deadline = MonotonicNs() + static_cast<int64_t>(plan.timing.firstTimeout * 1e9);
   const uint64_t base = plan.count();
   while (!failure.Failed() && !Cancelled(plan)) {
     if (plan.count() != base) return;
     if (MonotonicNs() >= deadline) {
       char why[160];
       snprintf(why, sizeof why, "nothing was counted within %g s of the start (secondary count %llu); is the path between the two ends up?",
-               plan.firstTimeout, static_cast<unsigned long long>(plan.secondary ? plan.secondary() : 0));
+               plan.timing.firstTimeout, static_cast<unsigned long long>(plan.secondary ? plan.secondary() : 0));
       return failure.Record(ETIMEDOUT, "bench", why);
     }
     timespec ts{0, 1000000};
@@ -77,10 +77,10 @@ void AwaitFirst(const Plan& plan, Failure& failure) {
 Window Measure(const Plan& plan, Failure& failure) {
   Window w;
   AwaitFirst(plan, failure);
-  SleepUntil(MonotonicNs() + static_cast<int64_t>(plan.warmup * 1e9), plan, failure);
+  SleepUntil(MonotonicNs() + static_cast<int64_t>(plan.timing.warmup * 1e9), plan, failure);
   Snapshot start = Take(plan);
   if (plan.window) plan.window(true);
-  const int64_t end = start.t + static_cast<int64_t>(plan.seconds * 1e9);
+  const int64_t end = start.t + static_cast<int64_t>(plan.timing.seconds * 1e9);
   int64_t lastT = start.t;
   uint64_t lastCount = start.count;
   while (!failure.Failed()) {

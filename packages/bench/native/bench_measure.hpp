@@ -18,11 +18,7 @@ struct Plan {
   std::vector<pthread_t> receiverThreads;  // their CPU time is the receiver's cost
   bool ioUringWorkers = true;            // add io_uring's io-wq/SQPOLL threads of this process
   int snmpFd = -1;                       // /proc/net/snmp of the receiving namespace, or -1
-  double firstTimeout = 10;             // the count must move within this many seconds of the start (0: no wait)
-  double warmup = 0.5;                  // then this long before the window opens
-  double seconds = 2;
-  // Set (non-zero) by JS to end the run early, e.g. on SIGINT; read without locking.
-  int32_t* cancel = nullptr;
+  Timing timing;
   // Optional: called with true when the measured window opens (after the warm-up), false when it closes.
   std::function<void(bool)> window;
 };
@@ -37,7 +33,7 @@ struct Window {
 };
 
 // Returns early (with what it has) when `failure` is set by a bench thread, and records a failure
-// itself when nothing is counted within plan.firstTimeout.
+// itself when nothing is counted within plan.timing.firstTimeout.
 Window Measure(const Plan& plan, Failure& failure);
 
 }  // namespace bench

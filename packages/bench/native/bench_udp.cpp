@@ -110,10 +110,7 @@ void RunPps(const PpsConfig& cfg, UdpResult& out, Failure& failure) {
         return s;
       };
       plan.snmpFd = snmp;
-      plan.firstTimeout = cfg.firstTimeout;
-      plan.warmup = cfg.warmup;
-      plan.seconds = cfg.seconds;
-      plan.cancel = cfg.cancel;
+      plan.timing = cfg.timing;
       out.window = Measure(plan, failure);
     }
     threads.StopAndJoin();
@@ -173,10 +170,7 @@ void RunRr(const RrRunConfig& cfg, UdpResult& out, Failure& failure) {
       };
       plan.window = [&](bool open) { recording.store(open, std::memory_order_relaxed); };
       plan.snmpFd = snmp;
-      plan.firstTimeout = cfg.firstTimeout;
-      plan.warmup = cfg.warmup;
-      plan.seconds = cfg.seconds;
-      plan.cancel = cfg.cancel;
+      plan.timing = cfg.timing;
       out.window = Measure(plan, failure);
     }
     threads.StopAndJoin();

@@ -25,12 +25,11 @@ struct PpsConfig {
   double injectNs = 0;           // extra work per packet in the receiver
   std::vector<int> senderCpus;   // one per sender thread, -1 = unpinned
   int receiverCpu = -1;
-  double firstTimeout = 10, warmup = 0.5, seconds = 2;
+  Timing timing;
   // external receiver: its sockets and the counter it increments (a JS Uint32Array element)
   std::vector<int> externalFds;
   uint32_t* externalCounter = nullptr;
   pthread_t externalThread{};
-  int32_t* cancel = nullptr;  // see Plan::cancel
 };
 
 struct UdpResult {
@@ -54,8 +53,7 @@ struct RrRunConfig {
   double injectNs = 0;
   std::vector<int> clientCpus;
   int serverCpu = -1;
-  double firstTimeout = 10, warmup = 0.5, seconds = 2;
-  int32_t* cancel = nullptr;  // see Plan::cancel
+  Timing timing;
   // external server: its sockets (bound; connected here to the client's) and the request counter
   // it bumps (a JS Uint32Array element), on the thread that called
   std::vector<int> externalFds;
