@@ -1,7 +1,7 @@
 // The bench engine and the `ringpoll bench` CLI: counts agree with the kernel's, bad input exits 2
 // with one line, nothing is left behind, and result files are valid. No timing assertions.
 import { spawn, spawnSync, execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -104,6 +104,14 @@ describe("native engine", () => {
     await expect(engine.pps({ ...quick, receiver: "recvmmsg", flows: 1, port })).rejects.toMatchObject({ code: "EADDRINUSE", syscall: "bind" });
     expect(readdirCount()).toBe(before);
     sys.close(held);
+  });
+
+  it("iops on a regular file: reads complete in full (a short one fails the run) and the file's size is reported", async () => {
+    const file = join(tmp, "iops.bin");
+    writeFileSync(file, Buffer.alloc(8 << 20, 7));
+    const w = await engine.iops({ path: file, blockSize: 4096, depth: 32, batchSubmit: 8, batchComplete: 8, fixedBuffers: false, fixedFiles: false, polled: false, cpu: -1, warmup: 0.1, seconds: 0.3 });
+    expect(w.count).toBeGreaterThan(0);
+    expect(w.bytes).toBe(8 << 20);
   });
 
   it("a receiver that counts nothing fails the run with ETIMEDOUT instead of measuring an empty window", async () => {
