@@ -1,20 +1,10 @@
 /* Yardstick: nonblocking recvmmsg over the sockets, poll() only when a round found nothing. */
 #include "yardstick.h"
 #include <poll.h>
-#include <sys/socket.h>
 
 int main(int argc, char **argv) {
   setup(argc, argv);
-  enum { BATCH = 64 };
-  static char buf[BATCH][2048];
-  struct iovec iov[BATCH];
-  struct mmsghdr msgs[BATCH] = {0};
-  for (int i = 0; i < BATCH; i++) {
-    iov[i].iov_base = buf[i];
-    iov[i].iov_len = size;
-    msgs[i].msg_hdr.msg_iov = &iov[i];
-    msgs[i].msg_hdr.msg_iovlen = 1;
-  }
+  init_msgs();
   struct pollfd pfds[4096];
   for (int i = 0; i < nfds; i++) pfds[i] = (struct pollfd){.fd = 3 + i, .events = POLLIN};
   for (;;) {

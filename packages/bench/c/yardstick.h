@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 #include <time.h>
 
 static double warmup_s, duration_s;
@@ -62,4 +64,29 @@ static int tick(void) {
     return 0;
   }
   return 1;
+}
+
+/* recvmmsg's batch: BATCH slots of SIZE bytes each. */
+enum { BATCH = 64 };
+static char buf[BATCH][2048] __attribute__((unused));
+static struct iovec iov[BATCH] __attribute__((unused));
+static struct mmsghdr msgs[BATCH] __attribute__((unused));
+
+__attribute__((unused)) static void init_msgs(void) {
+  for (int i = 0; i < BATCH; i++) {
+    iov[i].iov_base = buf[i];
+    iov[i].iov_len = size;
+    msgs[i].msg_hdr.msg_iov = &iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 1;
+  }
+}
+
+/* An epoll instance watching every socket for EPOLLIN, with the fd as its data. */
+__attribute__((unused)) static int epoll_all(void) {
+  int ep = epoll_create1(0);
+  for (int i = 0; i < nfds; i++) {
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = 3 + i};
+    epoll_ctl(ep, EPOLL_CTL_ADD, 3 + i, &ev);
+  }
+  return ep;
 }
