@@ -222,7 +222,8 @@ Napi::Value Iops(const Napi::CallbackInfo& info) {
   return w->Promise();
 }
 
-// tcpRr({ host, port, connections, size, warmup, seconds, cpu, churn }) -> Promise of the client's figures
+// tcpRr({ host, port, connections, size, warmup, seconds, cpu, churn, epoll, spin, serverPid, firstTimeout })
+// -> Promise of the client's figures
 Napi::Value TcpRr(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = info[0].As<Napi::Object>();
@@ -235,17 +236,30 @@ Napi::Value TcpRr(const Napi::CallbackInfo& info) {
   cfg->seconds = Num(o, "seconds", 2);
   cfg->cpu = Int(o, "cpu", -1);
   cfg->churn = Bool(o, "churn");
+  cfg->epoll = Bool(o, "epoll");
+  cfg->spin = Bool(o, "spin");
+  cfg->multishot = !o.Has("multishot") || Bool(o, "multishot");
+  cfg->serverPid = Int(o, "serverPid", 0);
+  cfg->firstTimeout = Num(o, "firstTimeout", 10);
   auto result = std::make_shared<TcpRrResult>();
   auto* w = new Worker(
       env, [cfg, result](Failure& f) { *result = RunTcpRrClient(*cfg, f); },
       [result](Napi::Env e) {
         Napi::Object r = Napi::Object::New(e);
-        r.Set("transactions", Napi::Number::New(e, static_cast<double>(result->transactions)));
-        r.Set("seconds", Napi::Number::New(e, result->seconds));
-        r.Set("p50Us", Napi::Number::New(e, result->p50Us));
-        r.Set("p99Us", Napi::Number::New(e, result->p99Us));
-        r.Set("p999Us", Napi::Number::New(e, result->p999Us));
-        r.Set("maxUs", Napi::Number::New(e, result->maxUs));
+        auto num = [&](const char* key, double v) { r.Set(key, Napi::Number::New(e, v)); };
+        num("transactions", static_cast<double>(result->transactions));
+        num("seconds", result->seconds);
+        num("p50Us", result->p50Us);
+        num("p99Us", result->p99Us);
+        num("p999Us", result->p999Us);
+        num("maxUs", result->maxUs);
+        num("requests", static_cast<double>(result->requests));
+        num("responses", static_cast<double>(result->responses));
+        num("bytes", static_cast<double>(result->bytes));
+        num("serverCpuNs", static_cast<double>(result->serverCpuNs));
+        num("clientCpuNs", static_cast<double>(result->clientCpuNs));
+        num("passes", static_cast<double>(result->passes));
+        r.Set("client", Napi::String::New(e, result->client));
         return r;
       });
   w->Queue();

@@ -56,6 +56,24 @@ std::map<pid_t, int64_t> IoUringWorkersCpuNs() {
   return out;
 }
 
+int64_t ProcessCpuNs(pid_t pid) {
+  std::string dirPath = "/proc/" + std::to_string(pid) + "/task";
+  DIR* dir = opendir(dirPath.c_str());
+  if (dir == nullptr) return -1;
+  int64_t sum = 0;
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    int fd = open((dirPath + "/" + e->d_name + "/schedstat").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // the thread exited between the listing and the open
+    char text[96] = {};
+    ssize_t n = read(fd, text, sizeof text - 1);
+    close(fd);
+    if (n > 0) sum += std::strtoll(text, nullptr, 10);
+  }
+  closedir(dir);
+  return sum;
+}
+
 int64_t WorkersDelta(const std::map<pid_t, int64_t>& before, const std::map<pid_t, int64_t>& after) {
   int64_t sum = 0;
   for (const auto& [tid, ns] : after) {

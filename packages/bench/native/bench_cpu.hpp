@@ -15,6 +15,9 @@ int64_t TidCpuNs(pid_t tid);
 // io_uring's kernel threads of this process (io-wq "iou-wrk-*", SQPOLL "iou-sqp-*"): tid -> CPU ns.
 std::map<pid_t, int64_t> IoUringWorkersCpuNs();
 
+// CPU time of every live thread of another process (schedstat's run time, ns); -1 when it is gone.
+int64_t ProcessCpuNs(pid_t pid);
+
 // CPU ns spent by io_uring workers between two snapshots (threads born in between count from 0).
 int64_t WorkersDelta(const std::map<pid_t, int64_t>& before, const std::map<pid_t, int64_t>& after);
 

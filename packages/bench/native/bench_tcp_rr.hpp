@@ -1,6 +1,9 @@
 // tcp-rr, modelled on neper tcp_rr: N connections, each with one request of `size` bytes
 // outstanding; the server echoes `size` bytes back. One client thread pinned to `cpu` counts
-// transactions and measures each one's latency.
+// transactions, measures each one's latency and checks every response byte. The io_uring client
+// (the default) sends a wake-up's requests and re-arms its receives in one io_uring_enter, so it
+// costs less per transaction than the servers it measures; the epoll client does a recv and a
+// send per transaction, and is the one churn uses.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -21,15 +24,33 @@ struct TcpRrConfig {
   // Connection churn: every transaction on a new connection (connect, one request, close); the
   // latency then counts from connect().
   bool churn = false;
+  bool epoll = false;  // the epoll client (churn always uses it)
+  bool spin = false;   // the io_uring client polls its ring instead of sleeping in it
+  bool multishot = true;  // false: the io_uring client uses plain recv as where the kernel lacks multishot
+  // A process whose CPU time (all threads) the client reads at the window's edges; 0: none.
+  int serverPid = 0;
+  // The warm-up starts at the first response; none within this many seconds fails the run (ETIMEDOUT).
+  // A window also lasts until its first transaction, for at most this long.
+  double firstTimeout = 10;
+  // After the window: no new requests, and this long for the outstanding responses.
+  double drain = 2;
 };
 
 struct TcpRrResult {
-  uint64_t transactions = 0;
+  uint64_t transactions = 0;  // completed in the window
   double seconds = 0;
   double p50Us = 0, p99Us = 0, p999Us = 0, maxUs = 0;
+  // Whole run, warm-up and drain included: requests sent, responses completed, response bytes.
+  // After a full drain requests == responses and bytes == responses * size.
+  uint64_t requests = 0, responses = 0, bytes = 0;
+  int64_t serverCpuNs = -1;  // over the window; -1 without serverPid
+  int64_t clientCpuNs = 0;
+  uint64_t passes = 0;  // io_uring: wake-ups (or spins) that reaped completions, whole run
+  std::string client;  // "io_uring multishot", "io_uring recv" or "epoll"
 };
 
 TcpRrResult RunTcpRrClient(const TcpRrConfig& cfg, Failure& failure);
+TcpRrResult RunTcpRrUringClient(const TcpRrConfig& cfg, Failure& failure);
 
 // The ceiling of the tcp-rr table: an echo server in C++ on io_uring (multishot accept, multishot
 // recv from a provided buffer ring, each reply sent from the buffer it arrived in). Serves

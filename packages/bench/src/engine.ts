@@ -99,6 +99,16 @@ export interface TcpRrOptions {
   cpu: number;
   /** every transaction on a new connection: connect, one request, close (latency from connect) */
   churn?: boolean;
+  /** the epoll client (a recv and a send per transaction) instead of io_uring; churn always uses it */
+  epoll?: boolean;
+  /** the io_uring client polls its ring instead of sleeping in it */
+  spin?: boolean;
+  /** false: the io_uring client receives with plain recv, as on kernels without multishot receive (default true) */
+  multishot?: boolean;
+  /** the server process, whose CPU time the client reads at the window's edges */
+  serverPid?: number;
+  /** the run fails (ETIMEDOUT) when no response arrives within this many seconds of its start (default 10) */
+  firstTimeout?: number;
 }
 
 /** The tcp-rr client's figures for the measured window (latency of each transaction). */
@@ -109,6 +119,17 @@ export interface TcpRrWindow {
   p99Us: number;
   p999Us: number;
   maxUs: number;
+  /** whole run (warm-up and drain included): requests sent, responses completed, response bytes */
+  requests: number;
+  responses: number;
+  bytes: number;
+  /** the server's CPU time over the window (-1 without serverPid), and the client thread's */
+  serverCpuNs: number;
+  clientCpuNs: number;
+  /** io_uring client: wake-ups (or spins) that reaped completions, whole run */
+  passes: number;
+  /** "io_uring multishot", "io_uring recv" or "epoll" */
+  client: string;
 }
 
 export interface NativeBench {

@@ -8,7 +8,7 @@ import { HTTP_SERVERS, type HttpServerName } from "../http/servers.js";
 import { straceMissing } from "../http/syscalls.js";
 import { formatHttpTable } from "../http/table.js";
 import { wrkMissing } from "../http/wrk.js";
-import { runTcpRr } from "../tcp-rr/run.js";
+import { runTcpRr, TCP_RR_CLIENTS, type TcpRrClient } from "../tcp-rr/run.js";
 import { formatSlowReader, runSlowReader, type SlowReaderResult } from "../tcp-rr/slow-reader.js";
 import { TCP_RR_SERVERS, type TcpRrServerName } from "../tcp-rr/server.js";
 
@@ -55,6 +55,13 @@ function list<T extends string>(what: string, allowed: readonly T[]) {
       if (!allowed.includes(n as T)) throw new InvalidArgumentError(`Expected one of ${allowed.join(", ")} for ${what} but received ${n}`);
     }
     return [...new Set(names)] as T[];
+  };
+}
+
+function oneOf<T extends string>(what: string, allowed: readonly T[]) {
+  return (text: string): T => {
+    if (!allowed.includes(text as T)) throw new InvalidArgumentError(`Expected one of ${allowed.join(", ")} for ${what} but received ${text}`);
+    return text as T;
   };
 }
 
@@ -324,6 +331,7 @@ interface TcpRrFlags extends Common {
   size: number[];
   cpuClient: number[];
   cpuServer: number;
+  client: TcpRrClient;
 }
 
 async function tcpRr(opts: TcpRrFlags): Promise<void> {
@@ -333,7 +341,7 @@ async function tcpRr(opts: TcpRrFlags): Promise<void> {
   const cases = [...rr, ...churn];
   const bar = progressBar(opts.progress);
   const results = await runTcpRr(
-    { servers: opts.servers, cases, duration: opts.duration, warmup: opts.warmup, runs: opts.runs, cpuClient: opts.cpuClient[0] ?? -1, cpuServer: opts.cpuServer, host: "127.0.0.1" },
+    { servers: opts.servers, cases, duration: opts.duration, warmup: opts.warmup, runs: opts.runs, cpuClient: opts.cpuClient[0] ?? -1, cpuServer: opts.cpuServer, host: "127.0.0.1", client: opts.client },
     bar.update,
   ).finally(() => bar.stop());
   const path = writeResults("tcp-rr", results, opts, { sender: opts.cpuClient, receiver: opts.cpuServer }, 1);
@@ -421,6 +429,12 @@ export function registerBench(program: Command): void {
     .option("--connections <list>", "connections, one request outstanding each, comma-separated", sizes("--connections"), [1, 64, 512])
     .option("--churn-connections <n>", "connections in flight at once in churn mode", integer("--churn-connections", 1, 4096), 16)
     .option("--size <list>", "request and response bytes, comma-separated", sizes("--size"), [64, 4096])
+    .option(
+      "--client <loop>",
+      "the client's loop in rr mode: io_uring (one enter per wake-up sends and receives for every connection), io_uring-spin (the same, never sleeping: the server never wakes it; the client CPU is then always busy), epoll (a recv and a send per transaction); churn uses epoll",
+      oneOf("--client", TCP_RR_CLIENTS),
+      "io_uring",
+    )
     .option("--cpu-client <cpu>", "CPU for the client thread", cpuList("--cpu-client"), DEFAULT_SENDER_CPU)
     .option("--cpu-server <cpu>", "CPU for the server process (-1 = unpinned)", integer("--cpu-server", -1, nproc - 1), DEFAULT_RECEIVER_CPU)
     .action((opts: TcpRrFlags) => guarded(() => tcpRr(opts)));

@@ -12,6 +12,10 @@ function us(v: number | null): string {
   return v >= 1000 ? `${(v / 1000).toFixed(2)} ms` : `${v.toFixed(0)} µs`;
 }
 
+function percent(v: number | null): string {
+  return v === null ? "–" : `${(v * 100).toFixed(0)} %`;
+}
+
 function ratio(a: number | null, b: number | null): string {
   return a === null || b === null || b === 0 ? "–" : (a / b).toFixed(2);
 }
@@ -28,7 +32,9 @@ function kernelShare(runs: Run[]): string {
 
 /** `unit`: what one request is called (tcp-rr: "txn", a transaction; in churn, a connection) */
 export function formatHttpTable(results: ScenarioResult[], baseline: string, unit = "req"): string {
-  const head = ["server", `${unit}/s`, "cv", "min–max", `× ${baseline}`, "p50", "p99", `p99 × ${baseline}`, `cpu/${unit}`, `cpu × ${baseline}`, "kernel", "busy", "rss", "errors", `sys/${unit}`];
+  // tcp-rr's client reports its own CPU: a server less than busy with the client busy waited for it
+  const client = results.some((r) => r.runs.some((x) => typeof x.extra?.clientBusy === "number"));
+  const head = ["server", `${unit}/s`, "cv", "min–max", `× ${baseline}`, "p50", "p99", `p99 × ${baseline}`, `cpu/${unit}`, `cpu × ${baseline}`, "kernel", ...(client ? ["srv busy", "cli busy"] : ["busy"]), "rss", "errors", `sys/${unit}`];
   const blocks: string[][][] = [];
   const groups = new Map<string, ScenarioResult[]>();
   for (const r of results) {
@@ -61,7 +67,8 @@ export function formatHttpTable(results: ScenarioResult[], baseline: string, uni
         cpu === null ? "–" : us(cpu / 1000),
         ratio(cpu, baseCpu),
         kernelShare(r.runs),
-        busy === null ? "–" : `${(busy * 100).toFixed(0)} %`,
+        percent(busy),
+        ...(client ? [percent(med(r.runs, (x) => x.extra?.clientBusy))] : []),
         rss === null ? "–" : `${(rss / 1024).toFixed(0)} MiB`,
         String(errors),
         typeof r.diagnostics?.syscallsPerRequest === "number" ? r.diagnostics.syscallsPerRequest.toFixed(2) : "–",

@@ -1,9 +1,10 @@
 // The tcp-rr scenario: each echo server in its own process, the native client (one pinned thread,
 // N connections with one request outstanding each) against each in turn (A B C A B C per case).
-// Server CPU and RSS come from /proc for the measured window.
+// The client reads the server's CPU (/proc) at the edges of its window and its own; a server less
+// than fully busy was waiting for the client. RSS comes from /proc after the window.
 import { fileURLToPath } from "node:url";
 import { engine } from "../engine.js";
-import { processCpuNs, processRssKiB } from "../http/proc.js";
+import { processRssKiB } from "../http/proc.js";
 import { startServer, stopServer, type ServerProcess } from "../http/run.js";
 import type { Progress } from "../pps/run.js";
 import { summarize } from "../pps/run.js";
@@ -26,13 +27,18 @@ export interface TcpRrParams {
   cpuClient: number;
   cpuServer: number;
   host: string;
+  /** the client's loop in rr mode (churn always uses epoll) */
+  client: TcpRrClient;
 }
+
+export const TCP_RR_CLIENTS = ["io_uring", "io_uring-spin", "epoll"] as const;
+export type TcpRrClient = (typeof TCP_RR_CLIENTS)[number];
 
 const serverScript = fileURLToPath(new URL("./server.js", import.meta.url));
 
 export function caseParams(c: TcpRrCase, p: TcpRrParams): Record<string, number | string> {
   // mode/body keep the http table's layout (bench/http/table.ts)
-  return { mode: c.churn ? "churn" : "rr", connections: c.connections, body: c.size, duration: p.duration };
+  return { mode: c.churn ? "churn" : "rr", connections: c.connections, body: c.size, duration: p.duration, client: c.churn ? "epoll" : p.client };
 }
 
 export async function runTcpRr(p: TcpRrParams, progress: Progress): Promise<ScenarioResult[]> {
@@ -48,22 +54,41 @@ export async function runTcpRr(p: TcpRrParams, progress: Progress): Promise<Scen
         for (const [i, s] of servers.entries()) {
           progress(done, total, `${s.name}${c.churn ? " churn" : ""} c=${c.connections} ${c.size} B round ${round + 1}/${p.runs}`);
           const pid = s.child.pid!;
-          let cpuBefore = 0;
-          // the warmup is inside the client's run: read the server's CPU when it ends
-          const timer = setTimeout(() => (cpuBefore = processCpuNs(pid)), p.warmup * 1000);
-          const r = await engine.tcpRr({ host: p.host, port: s.port, connections: c.connections, size: c.size, warmup: p.warmup, seconds: p.duration, cpu: p.cpuClient, churn: c.churn });
-          clearTimeout(timer);
-          const cpuNs = processCpuNs(pid) - cpuBefore;
+          const r = await engine.tcpRr({
+            host: p.host,
+            port: s.port,
+            connections: c.connections,
+            size: c.size,
+            warmup: p.warmup,
+            seconds: p.duration,
+            cpu: p.cpuClient,
+            churn: c.churn,
+            epoll: p.client === "epoll",
+            spin: p.client === "io_uring-spin",
+            serverPid: pid,
+          });
+          const cpuNs = r.serverCpuNs >= 0 ? r.serverCpuNs : null;
           const run: Run = {
             round,
             slot: ci * servers.length + i,
             tps: r.transactions / r.seconds,
             packets: r.transactions,
             seconds: r.seconds,
-            cpuNsPerPacket: r.transactions > 0 ? cpuNs / r.transactions : null,
-            receiverBusy: cpuNs / (r.seconds * 1e9),
+            cpuNsPerPacket: cpuNs !== null && r.transactions > 0 ? cpuNs / r.transactions : null,
+            receiverBusy: cpuNs !== null ? cpuNs / (r.seconds * 1e9) : null,
             kernel: null,
-            extra: { p50Us: r.p50Us, p99Us: r.p99Us, p999Us: r.p999Us, maxUs: r.maxUs, rssKiB: processRssKiB(pid).rss, backend: s.backend },
+            extra: {
+              p50Us: r.p50Us,
+              p99Us: r.p99Us,
+              p999Us: r.p999Us,
+              maxUs: r.maxUs,
+              rssKiB: processRssKiB(pid).rss,
+              backend: s.backend,
+              client: r.client,
+              clientBusy: r.clientCpuNs / (r.seconds * 1e9),
+              clientCpuNsPerTxn: r.transactions > 0 ? r.clientCpuNs / r.transactions : null,
+              responsesPerPass: r.passes > 0 ? r.responses / r.passes : null,
+            },
           };
           const k = key(c, s.name);
           runs.set(k, [...(runs.get(k) ?? []), run]);

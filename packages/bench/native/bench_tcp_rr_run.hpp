@@ -1,0 +1,59 @@
+// What both tcp-rr clients (epoll, io_uring) share: the requests' byte pattern and the check of each
+// response against it, the run's phases (first response, warm-up, window, drain), latencies, and
+// the client's and server's CPU over the window.
+#pragma once
+#include <netinet/in.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "bench_tcp_rr.hpp"
+
+namespace bench {
+
+uint64_t NowNs();
+
+// One connection with at most one request outstanding.
+struct RrConn {
+  int fd = -1;
+  unsigned got = 0;      // bytes of the current response so far
+  unsigned seq = 0;      // requests sent on this connection
+  bool waiting = false;  // a request is outstanding
+  uint64_t sentAt = 0;
+};
+
+// A connected blocking TCP socket (TCP_NODELAY). On loopback the source address is drawn from
+// 127.0.0.2–201 by `serial`, so churn's TIME_WAIT sockets never use up the ports. Returns the fd or -1.
+int ConnectTcp(const sockaddr_in& to, uint64_t serial, Failure& failure);
+
+class RrRun {
+ public:
+  RrRun(const TcpRrConfig& cfg, uint64_t start);
+
+  // Request k of a connection is `size` bytes of the pattern from offset k % 256, so a response
+  // that is short, long, reordered or from another request fails the check.
+  const char* Request(RrConn& c, uint64_t sentAt);
+  // `len` bytes of c's response arrived at `now`; true once the response is complete. A byte that
+  // differs from the request, or one more than asked, fails the run (EPROTO).
+  bool Received(RrConn& c, const char* data, size_t len, uint64_t now, Failure& failure);
+  // Once per wake-up, before its completions: moves through the phases. False when the run is over
+  // (the window ended and every outstanding response arrived, or the drain gave up).
+  bool Tick(uint64_t now, Failure& failure);
+  // False once the window ended: no new requests, the outstanding ones drain.
+  bool Sending() const { return windowEnd_ == 0; }
+  TcpRrResult Finish(TcpRrResult out);
+
+ private:
+  const TcpRrConfig& cfg_;
+  std::vector<char> pattern_;
+  uint64_t start_;
+  uint64_t firstAt_ = 0;
+  uint64_t windowStart_ = 0, windowEnd_ = 0;
+  bool inWindow_ = false;
+  uint64_t requests_ = 0, responses_ = 0, bytes_ = 0, transactions_ = 0;
+  int64_t serverCpu_ = 0, clientCpu_ = 0;
+  std::vector<uint32_t> latencies_;
+};
+
+}  // namespace bench
