@@ -36,6 +36,9 @@ export class BufferRing {
   readonly #onClose: (br: BufferRing) => void;
   readonly #pending: Uint16Array;
   #pendingCount = 0;
+  /** recycled during a completion pass; native code hands them back when the pass's JS call returns */
+  readonly #queue: Uint16Array;
+  readonly #queued: Int32Array;
   #flushScheduled = false;
   /** multishot requests currently selecting from this ring */
   users = 0;
@@ -49,6 +52,10 @@ export class BufferRing {
     this.size = size;
     this.buffer = data;
     this.#pending = new Uint16Array(count);
+    this.#queue = new Uint16Array(sharedBytes(count * 2, "the recycle queue").buffer);
+    this.#queued = new Int32Array(sharedBytes(4, "the recycle queue").buffer);
+    const r = native.setRecycleQueue(this.#queue, this.#queued);
+    if (r < 0) throw errnoError(-r, "io_uring buf_ring_add");
   }
 
   get closed(): boolean {
@@ -86,6 +93,18 @@ export class BufferRing {
     if (this.#native === null || count === 0) return;
     const r = this.#native.recycle(bids, count);
     if (r < 0) throw errnoError(-r, "io_uring buf_ring_add");
+  }
+
+  /**
+   * @internal like recycleAll, from inside a completion pass the ring's wake-up delivered: the
+   * buffers go back when that JS call returns, without a native call of their own.
+   */
+  recycleAfterPass(bids: Uint16Array, count: number): void {
+    const q = this.#queued[0]!;
+    if (this.#native === null || q + count > this.count) return this.recycleAll(bids, count);
+    const queue = this.#queue;
+    for (let i = 0; i < count; i++) queue[q + i] = bids[i]!;
+    this.#queued[0] = q + count;
   }
 
   /**

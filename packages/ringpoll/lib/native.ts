@@ -62,6 +62,8 @@ export interface NativeUringProbe {
 
 export interface NativeBufferRing {
   recycle(bids: Uint16Array, count: number): number;
+  /** bids queued by lib/ (count in queued[0]) go back to the kernel after each JS call of the ring's wake-up */
+  setRecycleQueue(bids: Uint16Array, queued: Int32Array): number;
   unregister(): number;
   available(): number;
 }

@@ -80,6 +80,8 @@ export interface RecvBatchHooks {
   arm(index: number, onCqe: (res: number, flags: number) => void): { tag: number; error: Error | null };
   cancel(tag: number): void;
   afterPass(fn: () => void): void;
+  /** true while the pass running was delivered by the ring's wake-up (its buffers can go back after it) */
+  inWake(): boolean;
 }
 
 const ARMED = 0;
@@ -211,7 +213,7 @@ export class RecvBatches implements AsyncIterableIterator<RecvBatch> {
       try {
         if (batch.length > 0) cb(batch);
       } finally {
-        this.#recycle(batch);
+        this.#recycle(batch, this.#h.inWake());
         this.#afterStep();
       }
       return;
@@ -247,8 +249,9 @@ export class RecvBatches implements AsyncIterableIterator<RecvBatch> {
     return b;
   }
 
-  #recycle(b: RecvBatch): void {
-    if (b.length > 0) this.#h.bufferRing.recycleAll(b.bids, b.length);
+  #recycle(b: RecvBatch, afterPass = false): void {
+    if (afterPass) this.#h.bufferRing.recycleAfterPass(b.bids, b.length);
+    else if (b.length > 0) this.#h.bufferRing.recycleAll(b.bids, b.length);
     b.length = 0;
   }
 

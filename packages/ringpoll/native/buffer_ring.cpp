@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "ring_memory.hpp"
@@ -12,7 +13,8 @@ Napi::Function BufferRing::Init(Napi::Env env) {
   return DefineClass(env, "BufferRing",
                      {InstanceMethod<&BufferRing::Recycle>("recycle"),
                       InstanceMethod<&BufferRing::Unregister>("unregister"),
-                      InstanceMethod<&BufferRing::Available>("available")});
+                      InstanceMethod<&BufferRing::Available>("available"),
+                      InstanceMethod<&BufferRing::SetRecycleQueue>("setRecycleQueue")});
 }
 
 BufferRing::BufferRing(const Napi::CallbackInfo& info) : Napi::ObjectWrap<BufferRing>(info) {}
@@ -55,6 +57,18 @@ int BufferRing::Setup(io_uring* ring, RingMemory* memory, unsigned count, unsign
   return 0;
 }
 
+// Adds bids[0..n) to the ring and publishes them; -EINVAL (nothing published) for a bid out of range.
+int BufferRing::Add(const uint16_t* bids, size_t n) {
+  int mask = io_uring_buf_ring_mask(count_);
+  for (size_t i = 0; i < n; i++) {
+    uint16_t bid = bids[i];
+    if (bid >= count_) return -EINVAL;
+    io_uring_buf_ring_add(entries_, data_ + static_cast<size_t>(bid) * size_, size_, bid, mask, static_cast<int>(i));
+  }
+  io_uring_buf_ring_advance(entries_, static_cast<int>(n));
+  return 0;
+}
+
 // recycle(bids: Uint16Array, n): hand buffers back to the kernel in one call.
 Napi::Value BufferRing::Recycle(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -62,14 +76,30 @@ Napi::Value BufferRing::Recycle(const Napi::CallbackInfo& info) {
   auto bids = info[0].As<Napi::Uint16Array>();
   size_t n = info[1].As<Napi::Number>().Uint32Value();
   if (n > bids.ElementLength()) return Napi::Number::New(env, -EFAULT);
-  int mask = io_uring_buf_ring_mask(count_);
-  for (size_t i = 0; i < n; i++) {
-    uint16_t bid = bids[i];
-    if (bid >= count_) return Napi::Number::New(env, -EINVAL);
-    io_uring_buf_ring_add(entries_, data_ + static_cast<size_t>(bid) * size_, size_, bid, mask, static_cast<int>(i));
-  }
-  io_uring_buf_ring_advance(entries_, static_cast<int>(n));
+  return Napi::Number::New(env, Add(bids.Data(), n));
+}
+
+// setRecycleQueue(bids: Uint16Array, queued: Int32Array) -> 0 or -EINVAL. lib/ backs both with
+// SharedArrayBuffers (never detached), so the pointers stay valid while the references hold them.
+Napi::Value BufferRing::SetRecycleQueue(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto bids = info[0].As<Napi::Uint16Array>();
+  auto queued = info[1].As<Napi::Int32Array>();
+  if (queued.ElementLength() < 1) return Napi::Number::New(env, -EINVAL);
+  queueRef_ = Napi::Persistent(bids);
+  queuedRef_ = Napi::Persistent(queued);
+  queue_ = bids.Data();
+  queued_ = queued.Data();
+  queueLen_ = bids.ElementLength();
   return Napi::Number::New(env, 0);
+}
+
+void BufferRing::FlushQueued() {
+  if (queued_ == nullptr || *queued_ == 0) return;
+  size_t n = std::min(static_cast<size_t>(std::max(*queued_, 0)), queueLen_);
+  *queued_ = 0;
+  // Unregistered meanwhile: the kernel picks nothing from this group any more.
+  if (ring_ != nullptr) Add(queue_, n);
 }
 
 // unregister() -> 0 or -errno. The kernel stops selecting from the group at once, but a request
@@ -119,6 +149,8 @@ void BufferRing::Abandon() {
   memory_ = nullptr;
   entries_ = nullptr;
   data_ = nullptr;
+  queue_ = nullptr;
+  queued_ = nullptr;
   if (!dataRef_.IsEmpty()) dataRef_.SuppressDestruct();
   abandoned_ = true;
 }
@@ -130,6 +162,8 @@ void BufferRing::UnmapEntries() {
 
 void BufferRing::Free() {
   UnmapEntries();
+  queue_ = nullptr;
+  queued_ = nullptr;
   data_ = nullptr;
   if (!abandoned_ && !dataRef_.IsEmpty()) dataRef_.Reset();
 }

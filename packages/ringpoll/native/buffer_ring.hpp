@@ -27,11 +27,16 @@ class BufferRing : public Napi::ObjectWrap<BufferRing> {
   void Detach();
   // The ring is gone while the kernel may still write: keep the data and entries forever.
   void Abandon();
+  // Hands back the buffers lib/ queued during a completion pass (setRecycleQueue): the ring calls
+  // this after each JS call, so a pass costs no extra JS→native call to return its buffers.
+  void FlushQueued();
 
  private:
   Napi::Value Recycle(const Napi::CallbackInfo& info);
   Napi::Value Unregister(const Napi::CallbackInfo& info);
   Napi::Value Available(const Napi::CallbackInfo& info);
+  Napi::Value SetRecycleQueue(const Napi::CallbackInfo& info);
+  int Add(const uint16_t* bids, size_t n);
   void UnmapEntries();
   void Free();
 
@@ -45,4 +50,10 @@ class BufferRing : public Napi::ObjectWrap<BufferRing> {
   unsigned size_ = 0;
   unsigned bgid_ = 0;
   bool abandoned_ = false;
+  // The recycle queue: bids and their count, in SharedArrayBuffers (never detached) lib/ writes.
+  Napi::Reference<Napi::Uint16Array> queueRef_;
+  Napi::Reference<Napi::Int32Array> queuedRef_;
+  uint16_t* queue_ = nullptr;
+  int32_t* queued_ = nullptr;
+  size_t queueLen_ = 0;
 };

@@ -89,6 +89,10 @@ void RingMemory::ReleaseBits(uint64_t bits) {
   dirty_ = true;
 }
 
+void RingMemory::FlushRecycles() {
+  for (Ring& r : rings_) r.ring->FlushQueued();
+}
+
 void RingMemory::Sweep() {
   if (!dirty_) return;
   dirty_ = false;

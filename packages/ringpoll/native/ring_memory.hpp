@@ -42,6 +42,8 @@ class RingMemory {
   void Release(uint64_t bits) {
     if ((bits & (kGroupBit | kSetBit)) != 0) ReleaseBits(bits);
   }
+  // Every buffer ring hands back the buffers lib/ queued during the JS call that just returned.
+  void FlushRecycles();
   // Drop what is unregistered and no longer in use (napi calls: not at env teardown).
   void Sweep();
 

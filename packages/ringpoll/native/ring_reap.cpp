@@ -218,6 +218,7 @@ void Ring::Dispatch(bool wake) {
       wake_.calls++;
       wake_.cqes += static_cast<uint64_t>(n);
       CallHandler(env, *asyncContext_, self, handler, n);
+      if (state_ != nullptr) memory_.FlushRecycles();
     }
     if (state_ == nullptr || teardown_) break;
     if (n > 0 && handler.IsFunction() && (static_cast<uint32_t>(n) == capacity_ || Overflowed())) continue;

@@ -112,7 +112,7 @@ export class IoUring implements Disposable {
   readonly #createdRings = new WeakSet<BufferRing>();
   #registeredBuffers: Uint8Array[] = [];
   // Native code holds this weakly while nothing is in flight, so the IoUring can be collected.
-  readonly #onNative = (n: number): void => this.#req.complete(n);
+  readonly #onNative = (n: number): void => this.#req.complete(n, true);
   /** close() was called: resolves once the kernel has returned every CQE and the memory is released */
   #closing: Promise<void> | null = null;
   /** the native ring while it drains after close() */
@@ -549,6 +549,7 @@ export class IoUring implements Disposable {
       },
       cancel: (tag) => this.#req.cancelTag(tag),
       afterPass: (fn) => this.#req.afterPass(fn),
+      inWake: () => this.#req.nativePass,
     });
   }
 

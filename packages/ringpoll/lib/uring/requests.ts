@@ -77,7 +77,21 @@ export class Requests {
     this.#free.push(idx);
   }
 
-  complete(n: number): void {
+  /** True while a pass the ring's wake-up delivered runs (native code acts when it returns). */
+  nativePass = false;
+
+  /** `fromWake`: called by the ring's wake-up (IoUring's native handler), not by reap(). */
+  complete(n: number, fromWake = false): void {
+    const outer = this.nativePass;
+    this.nativePass = fromWake;
+    try {
+      this.#complete(n);
+    } finally {
+      this.nativePass = outer;
+    }
+  }
+
+  #complete(n: number): void {
     const tags = this.#tags;
     const res = this.#res;
     const flags = this.#flags;
