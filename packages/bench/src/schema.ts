@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 export const SCHEMA = "ringpoll.bench.v2";
 export const SCHEMAS_READ = ["ringpoll.bench.v1", SCHEMA] as const;
 
-export type Scenario = "pps" | "udp-rr" | "iops" | "http" | "tcp-rr";
+export type Scenario = "pps" | "udp-rr" | "iops" | "http" | "tcp-rr" | "slow-reader";
 export type Metric = "pps" | "tps" | "iops";
 
 /** Kernel counters (/proc/net/snmp, Udp:) over the same window as the bench's own count. */

@@ -9,7 +9,7 @@ import { straceMissing } from "../http/syscalls.js";
 import { formatHttpTable } from "../http/table.js";
 import { wrkMissing } from "../http/wrk.js";
 import { runTcpRr, TCP_RR_CLIENTS, type TcpRrClient } from "../tcp-rr/run.js";
-import { formatSlowReader, runSlowReader, type SlowReaderResult } from "../tcp-rr/slow-reader.js";
+import { formatSlowReader, runSlowReader, slowReaderResults, type SlowReaderResult } from "../tcp-rr/slow-reader.js";
 import { TCP_RR_SERVERS, type TcpRrServerName } from "../tcp-rr/server.js";
 
 const TCP_RR_MODES = ["rr", "churn"] as const;
@@ -106,7 +106,7 @@ function loopback(): { netns: string; host: string } {
   return { netns: "", host: "127.0.0.1" };
 }
 
-function writeResults(scenario: string, results: ScenarioResult[], opts: Common, pinning: { sender: number[]; receiver: number }, threads: number): string {
+function writeResults(scenario: string, results: ScenarioResult[], opts: Pick<Common, "out">, pinning: { sender: number[]; receiver: number }, threads: number): string {
   const env = captureEnv(pinning, threads);
   const file: ResultFile = {
     schema: SCHEMA,
@@ -358,6 +358,7 @@ interface SlowReaderFlags {
   stall: number;
   runs: number;
   cpuServer: number;
+  out?: string;
 }
 
 async function slowReader(opts: SlowReaderFlags): Promise<void> {
@@ -365,7 +366,9 @@ async function slowReader(opts: SlowReaderFlags): Promise<void> {
   for (let round = 0; round < opts.runs; round++) {
     for (const server of opts.servers) rows.push(await runSlowReader(server, opts.bytes, opts.stall, opts.cpuServer, "127.0.0.1"));
   }
+  const path = writeResults("slow-reader", slowReaderResults(rows, opts.servers, opts.stall), opts, { sender: [], receiver: opts.cpuServer }, 1);
   console.log(formatSlowReader(rows));
+  console.log(`\nresults: ${path}`);
   if (rows.some((r) => !r.intact)) process.exitCode = 1;
 }
 
@@ -447,6 +450,7 @@ export function registerBench(program: Command): void {
     .option("--stall <seconds>", "how long the client reads nothing", number("--stall", 0, 600), 2)
     .option("--runs <n>", "rounds, servers interleaved", integer("--runs", 1, 100), 1)
     .option("--cpu-server <cpu>", "CPU for the server process (-1 = unpinned)", integer("--cpu-server", -1, nproc - 1), DEFAULT_RECEIVER_CPU)
+    .option("--out <file>", "result file (default results/slow-reader-<time>.json)")
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .action((opts: SlowReaderFlags) => guarded(() => slowReader(opts)));
 }

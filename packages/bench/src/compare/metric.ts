@@ -4,8 +4,9 @@ import type { Run, Scenario, ScenarioResult } from "../schema.js";
 export type MetricName = "pps" | "tps" | "iops" | "cpuNsPerPacket";
 export const METRICS: readonly MetricName[] = ["pps", "tps", "iops", "cpuNsPerPacket"];
 
-// http: requests per second are its transactions per second.
-const HEADLINE: Record<Scenario, MetricName> = { pps: "pps", "udp-rr": "tps", iops: "iops", http: "tps", "tcp-rr": "tps" };
+// http: requests per second are its transactions per second. slow-reader: bytes per second while the
+// client drains (its runs count bytes as packets).
+const HEADLINE: Record<Scenario, MetricName> = { pps: "pps", "udp-rr": "tps", iops: "iops", http: "tps", "tcp-rr": "tps", "slow-reader": "pps" };
 
 export function headlineMetric(scenario: string): MetricName {
   return HEADLINE[scenario as Scenario] ?? "pps";

@@ -6,6 +6,8 @@ import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { processRssKiB } from "../http/proc.js";
 import { startServer, stopServer } from "../http/run.js";
+import { summarize } from "../pps/run.js";
+import type { Run, ScenarioResult } from "../schema.js";
 import type { TcpRrServerName } from "./server.js";
 
 const CHUNK = 64 * 1024;
@@ -99,6 +101,30 @@ export async function runSlowReader(server: TcpRrServerName, bytes: number, stal
   } finally {
     await stopServer(s);
   }
+}
+
+/**
+ * The result file's entries: one per server, one run per round. A run's packets are the bytes
+ * received, its seconds the drain after the stall, its pps the drain rate in bytes/s; the
+ * memory figures and whether every byte arrived intact are in extra.
+ */
+export function slowReaderResults(rows: SlowReaderResult[], servers: readonly TcpRrServerName[], stallSeconds: number): ScenarioResult[] {
+  return servers.map((server) => {
+    const runs: Run[] = rows
+      .filter((r) => r.server === server)
+      .map((r, round) => ({
+        round,
+        slot: servers.indexOf(server),
+        pps: r.received / r.drainSeconds,
+        packets: r.received,
+        seconds: r.drainSeconds,
+        cpuNsPerPacket: null,
+        receiverBusy: null,
+        kernel: null,
+        extra: { backend: r.backend, intact: r.intact, rssBeforeKiB: r.rssBeforeKiB, rssStalledMaxKiB: r.rssStalledMaxKiB, rssMaxKiB: r.rssMaxKiB },
+      }));
+    return { scenario: "slow-reader" as const, receiver: server, params: { bytes: rows[0]?.bytes ?? 0, stall: stallSeconds }, runs, summary: summarize(runs, "pps") };
+  });
 }
 
 export function formatSlowReader(rows: SlowReaderResult[]): string {

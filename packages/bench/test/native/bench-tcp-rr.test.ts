@@ -28,12 +28,19 @@ describe("bench tcp-rr", () => {
   });
 
   it("slow-reader: every server's bytes arrive intact after the client stalled, with the RSS reported", { timeout: 120_000 }, () => {
-    const args = ["bench", "slow-reader", "--bytes", String(32 * 1024 * 1024), "--stall", "0.3", "--cpu-server", "1"];
+    const out = join(tmp, "slow.json");
+    const args = ["bench", "slow-reader", "--bytes", String(32 * 1024 * 1024), "--stall", "0.3", "--cpu-server", "1", "--out", out];
     const r = spawnSync(process.execPath, [dist("cli.js"), ...args], { encoding: "utf8", timeout: 110_000, cwd: tmp });
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.status, r.stdout).toBe(0);
     const rows = r.stdout.split("\n").filter((l) => /^(node|duplex-)/.test(l));
     expect(rows.map((l) => l.split(/\s+/)[0])).toEqual(["node", "duplex-io_uring", "duplex-epoll"]);
     for (const row of rows) expect(row).toMatch(/ 32 MiB +32 MiB +yes /);
+    const { data: file } = loadResultFile(out);
+    expect(file.results.map((x) => [x.scenario, x.receiver, x.params.bytes])).toEqual(["node", "duplex-io_uring", "duplex-epoll"].map((s) => ["slow-reader", s, 32 * 1024 * 1024]));
+    for (const res of file.results) {
+      expect(res.runs[0]!.packets).toBe(32 * 1024 * 1024);
+      expect(res.runs[0]!.extra).toMatchObject({ intact: true, rssStalledMaxKiB: expect.any(Number) });
+    }
   });
 });
