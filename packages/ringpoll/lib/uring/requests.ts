@@ -34,7 +34,9 @@ export class Requests {
   ring: NativeRing | null;
   onBatch: ((batch: CqeBatch) => void) | null = null;
   /** run once at the end of the completion pass that scheduled them (batch receivers deliver there) */
-  readonly #passEnd: Array<() => void> = [];
+  readonly #passEnd: Array<(() => void) | null> = [];
+  /** entries of #passEnd in use (not `length = 0` per pass: V8 stores Array length through a runtime call) */
+  #passEnds = 0;
   readonly #byPromise = new WeakMap<Promise<unknown>, Pending>();
   readonly #pending: Array<Pending | undefined> = [];
   readonly #free: number[] = [];
@@ -130,14 +132,34 @@ export class Requests {
     if (untracked && this.onBatch !== null) {
       this.onBatch(this.cqeBatch(n));
     }
+    this.#runPassEnds();
+  }
+
+  #runPassEnds(): void {
     const ends = this.#passEnd;
-    for (let i = 0; i < ends.length; i++) ends[i]!();
-    ends.length = 0;
+    let i = 0;
+    try {
+      for (; i < this.#passEnds; i++) {
+        const fn = ends[i]!;
+        ends[i] = null;
+        fn();
+      }
+    } finally {
+      // One threw (a user callback): the ones after it still run, at the next pass.
+      const left = this.#passEnds - Math.min(i + 1, this.#passEnds);
+      for (let j = 0; j < left; j++) {
+        ends[j] = ends[i + 1 + j]!;
+        ends[i + 1 + j] = null;
+      }
+      this.#passEnds = left;
+    }
   }
 
   /** Call `fn` when the completion pass now running ends (once per call of afterPass). */
   afterPass(fn: () => void): void {
-    this.#passEnd.push(fn);
+    const i = this.#passEnds++;
+    if (i < this.#passEnd.length) this.#passEnd[i] = fn;
+    else this.#passEnd.push(fn);
   }
 
   // Views are valid only until the callback returns, so one CqeBatch per length can be reused:
