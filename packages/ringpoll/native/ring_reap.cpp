@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <cerrno>
 
 #include "errors.hpp"
@@ -203,6 +204,7 @@ void Ring::Dispatch(bool wake) {
   Napi::HandleScope outer(env);
   Napi::Object self = Value();  // stays reachable even if the last request's Unref() made us weak
   Napi::Value handler = onCompletions_.IsEmpty() ? env.Undefined() : onCompletions_.Value();
+  const bool callable = handler.IsFunction();
   // Not while coalescing: each wake-up then waits to fill its batch, and a recheck would deliver
   // what came during the JS call at once, in small batches.
   const bool flagged = (setupFlags_ & IORING_SETUP_DEFER_TASKRUN) != 0 && (setupFlags_ & IORING_SETUP_TASKRUN_FLAG) != 0 &&
@@ -211,17 +213,19 @@ void Ring::Dispatch(bool wake) {
   if (recheck) io_uring_cq_eventfd_toggle(&state_->ring, false);
   unsigned rounds = 0;
   for (bool first = true;; first = false) {
-    Napi::HandleScope scope(env);
+    // Later rounds get their own scope (the first uses the outer one: one scope less per wake-up).
+    std::optional<Napi::HandleScope> scope;
+    if (!first) scope.emplace(env);
     int n = ReapInto((setupFlags_ & IORING_SETUP_IOPOLL) != 0, wake && first);
     if (n <= 0 && first) wake_.emptyWakes++;
-    if (n > 0 && handler.IsFunction()) {
+    if (n > 0 && callable) {
       wake_.calls++;
       wake_.cqes += static_cast<uint64_t>(n);
       CallHandler(env, *asyncContext_, self, handler, n);
       if (state_ != nullptr) memory_.FlushRecycles();
     }
     if (state_ == nullptr || teardown_) break;
-    if (n > 0 && handler.IsFunction() && (static_cast<uint32_t>(n) == capacity_ || Overflowed())) continue;
+    if (n > 0 && callable && (static_cast<uint32_t>(n) == capacity_ || Overflowed())) continue;
     if (!recheck || !RecheckTaskrun(&rounds)) break;
   }
   dispatching_ = false;
