@@ -257,6 +257,7 @@ Napi::Value TcpRr(const Napi::CallbackInfo& info) {
         num("responses", static_cast<double>(result->responses));
         num("bytes", static_cast<double>(result->bytes));
         num("serverCpuNs", static_cast<double>(result->serverCpuNs));
+        num("serverWaitNs", static_cast<double>(result->serverWaitNs));
         num("clientCpuNs", static_cast<double>(result->clientCpuNs));
         num("passes", static_cast<double>(result->passes));
         r.Set("client", Napi::String::New(e, result->client));

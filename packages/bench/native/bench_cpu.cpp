@@ -56,11 +56,11 @@ std::map<pid_t, int64_t> IoUringWorkersCpuNs() {
   return out;
 }
 
-int64_t ProcessCpuNs(pid_t pid) {
+bool ProcessSchedTimes(pid_t pid, SchedTimes* out) {
   std::string dirPath = "/proc/" + std::to_string(pid) + "/task";
   DIR* dir = opendir(dirPath.c_str());
-  if (dir == nullptr) return -1;
-  int64_t sum = 0;
+  if (dir == nullptr) return false;
+  *out = SchedTimes{};
   while (dirent* e = readdir(dir)) {
     if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
     int fd = open((dirPath + "/" + e->d_name + "/schedstat").c_str(), O_RDONLY | O_CLOEXEC);
@@ -68,10 +68,13 @@ int64_t ProcessCpuNs(pid_t pid) {
     char text[96] = {};
     ssize_t n = read(fd, text, sizeof text - 1);
     close(fd);
-    if (n > 0) sum += std::strtoll(text, nullptr, 10);
+    if (n <= 0) continue;
+    char* end = nullptr;
+    out->runNs += std::strtoll(text, &end, 10);
+    out->waitNs += std::strtoll(end, nullptr, 10);
   }
   closedir(dir);
-  return sum;
+  return true;
 }
 
 int64_t WorkersDelta(const std::map<pid_t, int64_t>& before, const std::map<pid_t, int64_t>& after) {

@@ -43,7 +43,10 @@ struct TcpRrResult {
   // Whole run, warm-up and drain included: requests sent, responses completed, response bytes.
   // After a full drain requests == responses and bytes == responses * size.
   uint64_t requests = 0, responses = 0, bytes = 0;
-  int64_t serverCpuNs = -1;  // over the window; -1 without serverPid
+  // Over the window, -1 without serverPid: the server's CPU time, and its time runnable but
+  // waiting for a CPU that other processes had (a server neither busy nor waiting waited for us).
+  int64_t serverCpuNs = -1;
+  int64_t serverWaitNs = -1;
   int64_t clientCpuNs = 0;
   uint64_t passes = 0;  // io_uring: wake-ups (or spins) that reaped completions, whole run
   std::string client;  // "io_uring multishot", "io_uring recv" or "epoll"

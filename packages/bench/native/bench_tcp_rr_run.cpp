@@ -108,7 +108,7 @@ bool RrRun::Tick(uint64_t now, Failure& failure) {
   if (windowStart_ == 0 && now >= firstAt_ + static_cast<uint64_t>(cfg_.warmup * 1e9)) {
     windowStart_ = now;
     inWindow_ = true;
-    serverCpu_ = cfg_.serverPid > 0 ? ProcessCpuNs(cfg_.serverPid) : 0;
+    serverSeen_ = cfg_.serverPid > 0 && ProcessSchedTimes(cfg_.serverPid, &server_);
     clientCpu_ = OwnCpuNs();
   }
   // A window holds at least one transaction (a loaded host can stall a server for a short window);
@@ -117,7 +117,9 @@ bool RrRun::Tick(uint64_t now, Failure& failure) {
       (transactions_ > 0 || now >= windowStart_ + static_cast<uint64_t>(cfg_.firstTimeout * 1e9))) {
     windowEnd_ = now;
     inWindow_ = false;
-    serverCpu_ = cfg_.serverPid > 0 ? ProcessCpuNs(cfg_.serverPid) - serverCpu_ : -1;
+    SchedTimes end;
+    serverSeen_ = serverSeen_ && ProcessSchedTimes(cfg_.serverPid, &end);
+    server_ = {end.runNs - server_.runNs, end.waitNs - server_.waitNs};
     clientCpu_ = OwnCpuNs() - clientCpu_;
   }
   if (windowEnd_ == 0) return true;
@@ -128,11 +130,13 @@ TcpRrResult RrRun::Finish(TcpRrResult out) {
   out.transactions = transactions_;
   if (windowEnd_ == 0) {  // failed or cancelled before the window ended
     out.seconds = windowStart_ == 0 ? 0 : static_cast<double>(NowNs() - windowStart_) / 1e9;
-    out.serverCpuNs = -1;
   } else {
     out.seconds = static_cast<double>(windowEnd_ - windowStart_) / 1e9;
-    out.serverCpuNs = serverCpu_;
     out.clientCpuNs = clientCpu_;
+    if (serverSeen_) {
+      out.serverCpuNs = server_.runNs;
+      out.serverWaitNs = server_.waitNs;
+    }
   }
   out.requests = requests_;
   out.responses = responses_;

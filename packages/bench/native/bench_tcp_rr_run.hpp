@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "bench_cpu.hpp"
 #include "bench_tcp_rr.hpp"
 
 namespace bench {
@@ -52,7 +53,9 @@ class RrRun {
   uint64_t windowStart_ = 0, windowEnd_ = 0;
   bool inWindow_ = false;
   uint64_t requests_ = 0, responses_ = 0, bytes_ = 0, transactions_ = 0;
-  int64_t serverCpu_ = 0, clientCpu_ = 0;
+  SchedTimes server_;
+  bool serverSeen_ = false;
+  int64_t clientCpu_ = 0;
   std::vector<uint32_t> latencies_;
 };
 

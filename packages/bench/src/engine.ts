@@ -125,6 +125,8 @@ export interface TcpRrWindow {
   bytes: number;
   /** the server's CPU time over the window (-1 without serverPid), and the client thread's */
   serverCpuNs: number;
+  /** the server's time runnable but waiting for a CPU other processes had, over the window (-1 without serverPid) */
+  serverWaitNs: number;
   clientCpuNs: number;
   /** io_uring client: wake-ups (or spins) that reaped completions, whole run */
   passes: number;

@@ -32,9 +32,10 @@ function kernelShare(runs: Run[]): string {
 
 /** `unit`: what one request is called (tcp-rr: "txn", a transaction; in churn, a connection) */
 export function formatHttpTable(results: ScenarioResult[], baseline: string, unit = "req"): string {
-  // tcp-rr's client reports its own CPU: a server less than busy with the client busy waited for it
+  // tcp-rr's client also reports its own CPU and the server's run-queue wait: a server neither busy
+  // nor waiting for a CPU (other processes had it) waited for the client
   const client = results.some((r) => r.runs.some((x) => typeof x.extra?.clientBusy === "number"));
-  const head = ["server", `${unit}/s`, "cv", "min–max", `× ${baseline}`, "p50", "p99", `p99 × ${baseline}`, `cpu/${unit}`, `cpu × ${baseline}`, "kernel", ...(client ? ["srv busy", "cli busy"] : ["busy"]), "rss", "errors", `sys/${unit}`];
+  const head = ["server", `${unit}/s`, "cv", "min–max", `× ${baseline}`, "p50", "p99", `p99 × ${baseline}`, `cpu/${unit}`, `cpu × ${baseline}`, "kernel", ...(client ? ["srv busy", "srv wait", "cli busy"] : ["busy"]), "rss", "errors", `sys/${unit}`];
   const blocks: string[][][] = [];
   const groups = new Map<string, ScenarioResult[]>();
   for (const r of results) {
@@ -68,7 +69,7 @@ export function formatHttpTable(results: ScenarioResult[], baseline: string, uni
         ratio(cpu, baseCpu),
         kernelShare(r.runs),
         percent(busy),
-        ...(client ? [percent(med(r.runs, (x) => x.extra?.clientBusy))] : []),
+        ...(client ? [percent(med(r.runs, (x) => x.extra?.serverWait)), percent(med(r.runs, (x) => x.extra?.clientBusy))] : []),
         rss === null ? "–" : `${(rss / 1024).toFixed(0)} MiB`,
         String(errors),
         typeof r.diagnostics?.syscallsPerRequest === "number" ? r.diagnostics.syscallsPerRequest.toFixed(2) : "–",

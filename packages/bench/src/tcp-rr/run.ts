@@ -85,6 +85,7 @@ export async function runTcpRr(p: TcpRrParams, progress: Progress): Promise<Scen
               rssKiB: processRssKiB(pid).rss,
               backend: s.backend,
               client: r.client,
+              serverWait: r.serverWaitNs >= 0 ? r.serverWaitNs / (r.seconds * 1e9) : null,
               clientBusy: r.clientCpuNs / (r.seconds * 1e9),
               clientCpuNsPerTxn: r.transactions > 0 ? r.clientCpuNs / r.transactions : null,
               responsesPerPass: r.passes > 0 ? r.responses / r.passes : null,

@@ -63,6 +63,7 @@ describe("tcp-rr client", () => {
         expect(r.p50Us).toBeGreaterThan(0);
         expect(r.p99Us).toBeGreaterThanOrEqual(r.p50Us);
         expect(r.serverCpuNs).toBeGreaterThan(0);
+        expect(r.serverWaitNs).toBeGreaterThanOrEqual(0);
         expect(r.clientCpuNs).toBeGreaterThan(0);
       });
     }
