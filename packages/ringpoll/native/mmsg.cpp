@@ -32,6 +32,29 @@ void Prepare(MmsgScratch& s, uint8_t* buf, size_t slot, const uint32_t* lengths,
   }
 }
 
+// The same headers as the last recvmmsg's: only msg_namelen (written back by the kernel for each
+// datagram received) needs resetting. msg_len and msg_flags are outputs only.
+void PrepareRecv(MmsgScratch& s, uint8_t* buf, size_t slot, size_t count, bool addresses) {
+  if (s.recvBuf == buf && s.recvSlot == slot && s.recvCount == count && s.recvAddresses == addresses) {
+    for (size_t i = 0; addresses && i < s.used; i++) s.msgs[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    return;
+  }
+  Prepare(s, buf, slot, nullptr, count, addresses);
+  s.recvBuf = buf;
+  s.recvSlot = slot;
+  s.recvCount = count;
+  s.recvAddresses = addresses;
+}
+
+// The data of a typed array argument (lib/ passes the right kind): one napi call, where
+// Napi::TypedArrayOf makes two.
+template <typename T>
+T* ArrayData(Napi::Env env, Napi::Value v) {
+  void* data = nullptr;
+  if (napi_get_typedarray_info(env, v, nullptr, nullptr, &data, nullptr, nullptr) != napi_ok) return nullptr;
+  return static_cast<T*>(data);
+}
+
 // recvmmsg(fd, buffer, slotSize, count, lengths, flags, addresses|null) -> datagrams or -errno.
 // lengths[i]: bytes stored in slot i; flags[i]: msg_flags (MSG_TRUNC: the datagram was longer than
 // its slot); addresses[2i], [2i+1]: source IPv4 address (host order) and port.
@@ -39,16 +62,18 @@ Napi::Value Recvmmsg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Addon& addon = Addon::Get(env);
   int fd = info[0].As<Napi::Number>().Int32Value();
-  auto buf = info[1].As<Napi::Uint8Array>();
+  auto* buf = ArrayData<uint8_t>(env, info[1]);
   size_t slot = info[2].As<Napi::Number>().Uint32Value();
   size_t count = info[3].As<Napi::Number>().Uint32Value();
-  uint32_t* lengths = info[4].As<Napi::Uint32Array>().Data();
-  uint32_t* flags = info[5].As<Napi::Uint32Array>().Data();
-  uint32_t* addrs = info[6].IsTypedArray() ? info[6].As<Napi::Uint32Array>().Data() : nullptr;
+  auto* lengths = ArrayData<uint32_t>(env, info[4]);
+  auto* flags = ArrayData<uint32_t>(env, info[5]);
+  uint32_t* addrs = info[6].IsTypedArray() ? ArrayData<uint32_t>(env, info[6]) : nullptr;
+  if (buf == nullptr || lengths == nullptr || flags == nullptr) return Napi::Number::New(env, -EFAULT);
   MmsgScratch& s = addon.mmsg;
-  Prepare(s, buf.Data(), slot, nullptr, count, addrs != nullptr);
+  PrepareRecv(s, buf, slot, count, addrs != nullptr);
   addon.counters.recvmmsgCalls++;
   int n = recvmmsg(fd, s.msgs.data(), static_cast<unsigned>(count), MSG_DONTWAIT, nullptr);
+  s.used = n >= 0 ? static_cast<size_t>(n) : count;  // after a failure, reset them all
   if (n < 0) return Napi::Number::New(env, -errno);
   addon.counters.recvmmsgDatagrams += static_cast<uint64_t>(n);
   for (int i = 0; i < n; i++) {
@@ -76,6 +101,7 @@ Napi::Value Sendmmsg(const Napi::CallbackInfo& info) {
   const uint32_t* lengths = info[4].As<Napi::Uint32Array>().Data();
   const uint32_t* addrs = info[5].IsTypedArray() ? info[5].As<Napi::Uint32Array>().Data() : nullptr;
   MmsgScratch& s = addon.mmsg;
+  s.recvBuf = nullptr;  // these headers are laid out for sending now
   Prepare(s, buf.Data(), slot, lengths, count, addrs != nullptr);
   for (size_t i = 0; addrs != nullptr && i < count; i++) {
     s.addrs[i] = {};

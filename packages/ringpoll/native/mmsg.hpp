@@ -11,6 +11,13 @@ struct MmsgScratch {
   std::vector<mmsghdr> msgs;
   std::vector<iovec> iov;
   std::vector<sockaddr_in> addrs;
+  // The headers as recvmmsg last laid them out (a receiver calls it with the same batch every
+  // time): reused when these match, after resetting what the kernel wrote into the first `used`.
+  const uint8_t* recvBuf = nullptr;
+  size_t recvSlot = 0;
+  size_t recvCount = 0;
+  bool recvAddresses = false;
+  size_t used = 0;
 };
 
 // Kernel entries made through sys by one environment (thread), for the per-wake counters.

@@ -81,6 +81,36 @@ describe("sys.recvmmsg", () => {
     expect(Buffer.from(batch.datagram(1)).toString()).toBe("much too");
   });
 
+  it("calls with the same batch, another batch and a sendmmsg in between each land in their own batch's slots", () => {
+    const r = fds.udp();
+    const x = fds.track(sys.udpSocket({ port: 0 }));
+    const y = fds.track(sys.udpSocket({ port: 0 }));
+    const a = new DatagramBatch({ count: 4, slotSize: 16, addresses: true });
+    const b = new DatagramBatch({ count: 4, slotSize: 16 });
+    const out = new DatagramBatch({ count: 2, slotSize: 2, addresses: true });
+    const texts = (batch: InstanceType<typeof DatagramBatch>): string[] => Array.from({ length: batch.length }, (_, i) => Buffer.from(batch.datagram(i)).toString());
+    const from = (fd: number, ...payloads: string[]): void => {
+      for (const p of payloads) sys.sendto(fd, Buffer.from(p), r.port);
+    };
+    from(x, "a1", "a2");
+    expect(sys.recvmmsg(r.fd, a)).toBe(2);
+    out.set(0, Buffer.from("s"));
+    out.setAddress(0, sys.localPort(y), "127.0.0.1");
+    expect(sys.sendmmsg(r.fd, out)).toBe(1);
+    from(y, "from y, longer");
+    expect(sys.recvmmsg(r.fd, a)).toBe(1);
+    expect(texts(a)).toEqual(["from y, longer"]);
+    expect(a.port(0)).toBe(sys.localPort(y));
+    from(x, "b1");
+    expect(sys.recvmmsg(r.fd, b)).toBe(1);
+    expect(texts(b)).toEqual(["b1"]);
+    from(x, "c1", "c2", "c3", "c4");
+    expect(sys.recvmmsg(r.fd, a)).toBe(4);
+    expect(texts(a)).toEqual(["c1", "c2", "c3", "c4"]);
+    expect([0, 1, 2, 3].map((i) => a.port(i))).toEqual(Array(4).fill(sys.localPort(x)));
+    expect(texts(b)).toEqual(["b1"]);
+  });
+
   it("refuses bad arguments before any syscall, and reports kernel errors as SystemErrors", () => {
     const batch = new DatagramBatch({ count: 2, slotSize: 8 });
     expect(() => sys.recvmmsg(-1, batch)).toThrow(expect.objectContaining({ code: "ERR_INVALID_ARG_VALUE" }));
