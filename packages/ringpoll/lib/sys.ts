@@ -226,11 +226,16 @@ export interface SysCounters {
   recvmmsgDatagrams: number;
   sendmmsgCalls: number;
   sendmmsgDatagrams: number;
-  /** Iterations of this thread's libuv loop; each polls for I/O once (libuv's epoll_wait). */
+  /** Iterations of this thread's libuv loop. */
   loopIterations: number;
+  /**
+   * libuv's epoll_wait calls, estimated: Node turns on libuv's idle-time metrics, and an iteration
+   * then polls once with timeout 0 and, when that finds nothing, once more to sleep.
+   */
+  loopPolls: number;
 }
 
-const counterValues = new Float64Array(5);
+const counterValues = new Float64Array(6);
 
 /**
  * Kernel entries made through sys by this thread since it loaded ringpoll (recvmmsg/sendmmsg calls
@@ -239,12 +244,13 @@ const counterValues = new Float64Array(5);
  */
 export function counters(): SysCounters {
   fdn.counters(counterValues);
-  const [recvmmsgCalls, recvmmsgDatagrams, sendmmsgCalls, sendmmsgDatagrams, loopIterations] = counterValues;
+  const [recvmmsgCalls, recvmmsgDatagrams, sendmmsgCalls, sendmmsgDatagrams, loopIterations, loopPolls] = counterValues;
   return {
     recvmmsgCalls: recvmmsgCalls!,
     recvmmsgDatagrams: recvmmsgDatagrams!,
     sendmmsgCalls: sendmmsgCalls!,
     sendmmsgDatagrams: sendmmsgDatagrams!,
     loopIterations: loopIterations!,
+    loopPolls: loopPolls!,
   };
 }

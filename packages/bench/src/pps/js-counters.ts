@@ -9,7 +9,7 @@ export interface WakeTotals {
   datagrams: number;
   /** events (epoll) or CQEs (io_uring) handed to JS */
   items: number | null;
-  /** libuv loop iterations: libuv's own epoll_wait */
+  /** libuv's own epoll_wait calls (sys.counters().loopPolls: two per loop iteration that sleeps) */
   loopWaits: number;
   /** epoll_wait on the receiver's epoll fd */
   epollWaits: number | null;
@@ -50,5 +50,5 @@ export function perWake(start: WakeTotals, end: WakeTotals): Record<string, numb
 /** sys's counters as a starting point; each receiver fills in its own. */
 export function sysTotals(): Pick<WakeTotals, "loopWaits" | "recvCalls"> {
   const c = sys.counters();
-  return { loopWaits: c.loopIterations, recvCalls: c.recvmmsgCalls };
+  return { loopWaits: c.loopPolls, recvCalls: c.recvmmsgCalls };
 }

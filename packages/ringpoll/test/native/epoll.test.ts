@@ -376,6 +376,7 @@ describe("stats (per-wake counters)", () => {
     expect(sys1.recvmmsgCalls - sys0.recvmmsgCalls).toBe(3);
     expect(sys1.recvmmsgDatagrams - sys0.recvmmsgDatagrams).toBe(6);
     expect(sys1.loopIterations).toBeGreaterThan(sys0.loopIterations);
+    expect(sys1.loopPolls - sys0.loopPolls).toBeGreaterThanOrEqual(sys1.loopIterations - sys0.loopIterations);
 
     sys.sendto(sender, Buffer.from("y"), receivers[1]!.port);
     await turns();
