@@ -372,7 +372,10 @@ async function slowReader(opts: SlowReaderFlags): Promise<void> {
   if (rows.some((r) => !r.intact)) process.exitCode = 1;
 }
 
-export function registerBench(program: Command): void {
+/** How an action runs: by default guarded (exit codes of a CLI run); the guest's round server keeps the job and runs it itself. */
+export type BenchDispatch = (job: () => Promise<void>) => Promise<void> | void;
+
+export function registerBench(program: Command, dispatch: BenchDispatch = guarded): void {
   // `bench` has options of its own (the default run) and subcommands with the same option names:
   // options after a subcommand name must go to the subcommand.
   program.enablePositionalOptions();
@@ -382,10 +385,10 @@ export function registerBench(program: Command): void {
       .enablePositionalOptions()
       .description("measure: no subcommand = the short default pps run across the main receivers")
       .allowExcessArguments(false),
-  ).action((opts: PpsFlags) => guarded(() => pps(opts)));
+  ).action((opts: PpsFlags) => dispatch(() => pps(opts)));
 
   ppsCommand(bench.command("pps").description("UDP packets per second through native and JS receivers, one native sender")).action((opts: PpsFlags) =>
-    guarded(() => pps(opts)),
+    dispatch(() => pps(opts)),
   );
 
   common(bench.command("udp-rr").description("neper-style udp_rr: 1000 flows, one server thread in epoll_wait(1000) or io_uring, or a JS server (ringpoll) on the Node main thread"), 2, 3)
@@ -398,7 +401,7 @@ export function registerBench(program: Command): void {
     .option("--inject-percent <p>", "extra per-request work in the server, % of its own cost", number("--inject-percent", 0, 1000), 0)
     .option("--cpu-client <cpus>", "CPU(s) for client threads", cpuList("--cpu-client"), DEFAULT_SENDER_CPU)
     .option("--cpu-server <cpu>", "CPU for the server thread", integer("--cpu-server", -1, nproc - 1), DEFAULT_RECEIVER_CPU)
-    .action((opts: RrFlags) => guarded(() => udpRr(opts)));
+    .action((opts: RrFlags) => dispatch(() => udpRr(opts)));
 
   common(bench.command("iops").description("4 KiB random O_DIRECT reads: native io_uring vs fs.promises vs fio (io_uring engine)"), 2, 3)
     .option("--file <path>", "read from this file (on a filesystem with O_DIRECT)")
@@ -411,7 +414,7 @@ export function registerBench(program: Command): void {
     .option("--fixed-files", "registered file")
     .option("--polled", "IORING_SETUP_IOPOLL (needs a device with poll queues)")
     .option("--cpu <cpu>", "CPU for the reading thread", integer("--cpu", -1, nproc - 1), DEFAULT_RECEIVER_CPU)
-    .action((opts: IopsFlags) => guarded(() => iops(opts)));
+    .action((opts: IopsFlags) => dispatch(() => iops(opts)));
 
   common(bench.command("http").description("node:http vs node:http on ringpoll listeners, load from wrk (keep-alive and Connection: close)"), 2, 3)
     .option("--servers <list>", `comma-separated: ${HTTP_SERVERS.join(", ")}`, list("--servers", HTTP_SERVERS), [...HTTP_SERVERS])
@@ -423,7 +426,7 @@ export function registerBench(program: Command): void {
     .option("--cpu-client <cpus>", "CPU(s) for wrk", cpuList("--cpu-client"), DEFAULT_SENDER_CPU)
     .option("--cpu-server <cpu>", "CPU for the server process (-1 = unpinned)", integer("--cpu-server", -1, nproc - 1), DEFAULT_RECEIVER_CPU)
     .option("--syscalls", "after the runs, one window per server and case under strace -c: syscalls per request (not timed)")
-    .action((opts: HttpFlags) => guarded(() => http(opts)));
+    .action((opts: HttpFlags) => dispatch(() => http(opts)));
 
   const sizes = (flag: string) => (t: string) => t.split(",").map((c) => integer(flag, 1, 1 << 20)(c.trim()));
   common(bench.command("tcp-rr").description("neper-style tcp_rr against echo servers: node:net, ringpoll/net Duplex on io_uring and epoll, the batch handler, a C++ io_uring ceiling; and connection churn"), 2, 3)
@@ -440,7 +443,7 @@ export function registerBench(program: Command): void {
     )
     .option("--cpu-client <cpu>", "CPU for the client thread", cpuList("--cpu-client"), DEFAULT_SENDER_CPU)
     .option("--cpu-server <cpu>", "CPU for the server process (-1 = unpinned)", integer("--cpu-server", -1, nproc - 1), DEFAULT_RECEIVER_CPU)
-    .action((opts: TcpRrFlags) => guarded(() => tcpRr(opts)));
+    .action((opts: TcpRrFlags) => dispatch(() => tcpRr(opts)));
 
   bench
     .command("slow-reader")
@@ -452,5 +455,5 @@ export function registerBench(program: Command): void {
     .option("--cpu-server <cpu>", "CPU for the server process (-1 = unpinned)", integer("--cpu-server", -1, nproc - 1), DEFAULT_RECEIVER_CPU)
     .option("--out <file>", "result file (default results/slow-reader-<time>.json)")
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
-    .action((opts: SlowReaderFlags) => guarded(() => slowReader(opts)));
+    .action((opts: SlowReaderFlags) => dispatch(() => slowReader(opts)));
 }

@@ -1,8 +1,31 @@
 // The guest→host protocol of guest-init.sh: on ttyS1, frames of base64 between
 // "@@ringpoll begin <name>" and "@@ringpoll end <name>", then "@@ringpoll exit <status>".
 // On the console, "@@ringpoll job start" separates boot noise from the job's own output.
+// matrix --interleave (serve.ts in the guest, guest.ts on the host): the guest says READY once, the
+// host writes "run <round>" per round (anything else, "quit", ends the server); the guest answers
+// with the round's frames, an error line when the round failed, and "@@ringpoll done <round> <status>".
 
 export const JOB_START = "@@ringpoll job start";
+export const READY = "@@ringpoll ready";
+export const DONE = /^@@ringpoll done (\S+) (\d+)\r?$/m;
+export const ROUND_ERROR = /^@@ringpoll error (\S+) (.*?)\r?$/m;
+/** the job ended: in --interleave, the round server is gone */
+export const EXITED = /^@@ringpoll exit (\d+)\r?$/m;
+
+export function frameText(name: string, data: Buffer): string {
+  const b64 = data.toString("base64");
+  const lines: string[] = [];
+  for (let i = 0; i < b64.length; i += 76) lines.push(b64.slice(i, i + 76));
+  return [`@@ringpoll begin ${name}`, ...lines, `@@ringpoll end ${name}`].join("\n") + "\n";
+}
+
+export function roundErrorLine(round: string, message: string): string {
+  return `@@ringpoll error ${round} ${message.replace(/[\r\n]+/g, " ").trim()}\n`;
+}
+
+export function doneLine(round: string, status: number): string {
+  return `@@ringpoll done ${round} ${status}\n`;
+}
 
 export interface Channel {
   frames: Map<string, Buffer>;

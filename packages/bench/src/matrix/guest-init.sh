@@ -2,7 +2,7 @@
 # PID 1 of a ringpoll matrix guest. Mounts the basics, runs the job the host put on the kernel command
 # line (ringpoll.job=<base64 shell script>), sends the job's stdout, its result file and its exit
 # status to the host over the second serial port (ttyS1, nothing else writes there), powers off.
-# With ringpoll.serve=1 it runs the job once per request from the host instead (matrix --interleave).
+# With ringpoll.serve=1 the job is a server that talks to the host over ttyS1 itself (matrix --interleave).
 /bin/busybox mkdir -p /usr/bin /usr/sbin /sbin /proc /sys /dev /tmp /run /etc /root
 /bin/busybox --install -s
 export PATH=/usr/bin:/bin:/usr/sbin:/sbin HOME=/root TERM=dumb
@@ -50,29 +50,17 @@ run_job() {
 if [ -z "$job" ]; then
   echo "ringpoll-guest: no ringpoll.job= on the kernel command line"
   rc=125
-elif [ -n "$serve" ]; then
-  # matrix --interleave: the guest stays up and runs the job once per "run <round>" line the host
-  # writes on ttyS1, answering with the round's frames and "@@ringpoll done <round> <status>";
-  # any other line (the host sends "quit") powers off
-  echo "$job" | base64 -d >/tmp/job.sh
-  echo "@@ringpoll job start"
-  exec 3<>/dev/ttyS1
-  echo "@@ringpoll ready" >&3
-  rc=0
-  while read -r cmd round <&3; do
-    [ "$cmd" = run ] || break
-    RINGPOLL_ROUND=$round run_job
-    send stdout /tmp/job.out
-    send result /tmp/ringpoll-result.json
-    echo "@@ringpoll done $round $rc" >&3
-  done
 else
   echo "$job" | base64 -d >/tmp/job.sh
   echo "@@ringpoll job start"
   run_job
   echo "@@ringpoll job end $rc"
-  send stdout /tmp/job.out
-  send result /tmp/ringpoll-result.json
+  # with ringpoll.serve=1 the job was the round server of matrix --interleave (dist/matrix/serve.js):
+  # it sent every round's result on ttyS1 itself, until the host wrote "quit"
+  if [ -z "$serve" ]; then
+    send stdout /tmp/job.out
+    send result /tmp/ringpoll-result.json
+  fi
 fi
 echo "@@ringpoll exit $rc" >/dev/ttyS1
 sync

@@ -1,20 +1,21 @@
 // A guest that stays up (matrix --interleave): QEMU with ttyS1 on a unix socket; the host writes
-// "run <round>", the guest runs its job and answers with frames and "@@ringpoll done <round> <status>".
+// "run <round>", the guest's round server (serve.ts) runs the bench and answers with frames and
+// "@@ringpoll done <round> <status>" (after "@@ringpoll error <round> <message>" when it failed).
 import { execFile } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { parseChannel } from "./channel.js";
+import { DONE, EXITED, parseChannel, READY, ROUND_ERROR } from "./channel.js";
 import { endReason, qemuArgs, startQemu, type BootOptions, type QemuProcess } from "./qemu.js";
 
 const run = promisify(execFile);
-const READY = "@@ringpoll ready";
-const DONE = /^@@ringpoll done (\S+) (\d+)\r?$/m;
 const STOP_MS = 30_000;
 
 export interface RoundOutput {
   exit: number;
+  /** the first line of the round's error, when the bench failed in the guest */
+  error: string | null;
   frames: Map<string, Buffer>;
   seconds: number;
 }
@@ -42,6 +43,16 @@ export function vcpuThreads(pid: number): Map<number, number> {
     }
   }
   return out;
+}
+
+/** A guest that failed before its first round, with its last console lines (it is stopped). */
+export class GuestFailure extends Error {
+  constructor(
+    message: string,
+    readonly console: string[],
+  ) {
+    super(message);
+  }
 }
 
 export class Guest {
@@ -90,7 +101,12 @@ export class Guest {
       throw err;
     }
     const g = new Guest(name, q, socket);
-    await g.until(() => g.text.includes(READY));
+    try {
+      await g.until(() => g.text.includes(READY), "before it was ready");
+    } catch (err) {
+      await g.stop();
+      throw new GuestFailure((err as Error).message, g.consoleTail());
+    }
     g.text = "";
     q.deadline(null);
     if (o.hostCpus?.length) await g.pin(o.hostCpus);
@@ -104,13 +120,17 @@ export class Guest {
     }
   }
 
-  /** Resolves when `done()` holds; rejects when QEMU ends first. */
-  private until(done: () => boolean): Promise<void> {
+  /** Resolves when `done()` holds; rejects when the round server or QEMU ends first. */
+  private until(done: () => boolean, what: string): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = (): void => {
+        const ended = EXITED.exec(this.text);
         if (done()) {
           this.waiter = null;
           resolve();
+        } else if (ended) {
+          this.waiter = null;
+          reject(new Error(`${this.name}: the guest's round server exited with ${ended[1]} ${what} (its output is in the console lines)`));
         } else if (this.exited) {
           this.waiter = null;
           void this.q.closed.then(({ code, signal, stderr }) => reject(new Error(`${this.name}: ${this.q.failure() ?? endReason(code, signal, stderr)}`)));
@@ -128,10 +148,11 @@ export class Guest {
     this.q.deadline(timeoutMs, `round ${round} gave no result after ${timeoutMs / 1000} s (guest hung); QEMU killed`);
     this.socket.write(`run ${round}\n`);
     let m: RegExpExecArray | null = null;
-    await this.until(() => (m = DONE.exec(this.text)) !== null && m[1] === String(round));
+    await this.until(() => (m = DONE.exec(this.text)) !== null && m[1] === String(round), `in round ${round + 1}`);
     this.q.deadline(null);
     const { frames } = parseChannel(this.text);
-    return { exit: Number(m![2]), frames, seconds: (performance.now() - t0) / 1000 };
+    const error = ROUND_ERROR.exec(this.text);
+    return { exit: Number(m![2]), error: error && error[1] === String(round) ? error[2]! : null, frames, seconds: (performance.now() - t0) / 1000 };
   }
 
   /** Last console lines, for a failure message. */

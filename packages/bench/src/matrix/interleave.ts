@@ -8,7 +8,7 @@ import { resultKey } from "../compare/match.js";
 import { headlineMetric } from "../compare/metric.js";
 import { summarize as summarizeRuns } from "../pps/run.js";
 import { newSession, SCHEMAS_READ, type ResultFile, type Run, type ScenarioResult } from "../schema.js";
-import { Guest, socketPath } from "./guest.js";
+import { Guest, GuestFailure, socketPath } from "./guest.js";
 import { loadBetween, snapshot, type HostLoad } from "./host-load.js";
 import { jobScript, roundArgs } from "./job.js";
 import { pairedReport } from "./paired.js";
@@ -90,7 +90,7 @@ export async function runInterleaved(p: Prepared, o: MatrixOptions, io: MatrixIo
   try {
     const started = await Promise.allSettled(
       kernels.map((kernel, i) => {
-        const job = jobScript({ kind: "ringpoll", args: roundArgs(o.args, sides[i]!.injectPercent), sysctls: o.sysctls, emulated: accel === "tcg" });
+        const job = jobScript({ kind: "ringpoll", args: roundArgs(o.args, sides[i]!.injectPercent), sysctls: o.sysctls, emulated: accel === "tcg", serve: true });
         io.log(`booting ${kernel.release} (${accel}, ${o.cpus} CPUs, ${o.memoryMiB} MiB${sides[i]!.hostCpus ? `, host CPUs ${sides[i]!.hostCpus!.join(",")}` : ""})`);
         return Guest.start(
           kernel.release,
@@ -132,9 +132,7 @@ export async function runInterleaved(p: Prepared, o: MatrixOptions, io: MatrixIo
         );
         const data = out.frames.get("result");
         if (out.exit !== 0 || data === undefined) {
-          failure = `${kernels[i]!.release}: round ${round + 1} ${out.exit !== 0 ? `exited with ${out.exit}` : "wrote no result file"}`;
-          const text = out.frames.get("stdout")?.toString("utf8").trim().split("\n").slice(-5) ?? [];
-          for (const l of text) io.log(`  ${l}`);
+          failure = `${kernels[i]!.release}: round ${round + 1} failed: ${out.error ?? (out.exit !== 0 ? `exit ${out.exit}` : "no result file")}`;
           break;
         }
         let raw: unknown;
@@ -150,6 +148,10 @@ export async function runInterleaved(p: Prepared, o: MatrixOptions, io: MatrixIo
   } catch (err) {
     if (signal.aborted) return 130;
     failure = (err as Error).message;
+    if (err instanceof GuestFailure) {
+      io.log(`${failure}; last console lines:`);
+      for (const l of err.console) io.log(`  ${l}`);
+    }
     for (const g of guests) {
       io.log(`${g.name}: last console lines:`);
       for (const l of g.consoleTail()) io.log(`  ${l}`);

@@ -55,6 +55,8 @@ export interface JobSpec {
   args: readonly string[];
   sysctls: ReadonlyArray<[string, string]>;
   emulated: boolean;
+  /** matrix --interleave: the ringpoll job is the round server (serve.ts), which runs the bench once per request */
+  serve?: boolean;
 }
 
 export function jobScript(j: JobSpec): string {
@@ -66,7 +68,10 @@ export function jobScript(j: JobSpec): string {
     ...j.sysctls.map(([k, v]) => `echo ${shellQuote([v])} > /proc/sys/${k.replace(/\./g, "/")}`),
     "set +e",
   ];
-  if (j.kind === "ringpoll") lines.push(`exec node packages/bench/dist/cli.js ${shellQuote(guestRingpollArgs(j.args))}`);
+  if (j.kind === "ringpoll") {
+    const entry = j.serve ? "packages/bench/dist/matrix/serve.js" : "packages/bench/dist/cli.js";
+    lines.push(`exec node ${entry} ${shellQuote(guestRingpollArgs(j.args))}`);
+  }
   else if (j.kind === "vitest") {
     const base = ["run", "--project", "native", "--reporter=default", "--reporter=json", `--outputFile.json=${GUEST_RESULT}`];
     lines.push(`exec node node_modules/vitest/vitest.mjs ${shellQuote([...base, ...j.args])}`);
