@@ -126,6 +126,7 @@ export function startQemu(o: BootOptions, args: string[]): QemuProcess {
   let failure: string | null = null;
   let stderr = "";
   let timer: NodeJS.Timeout | undefined;
+  let ended = false;
   const [cmd, argv] = o.hostCpus?.length ? ["taskset", ["-c", o.hostCpus.join(","), o.qemu, ...args]] : [o.qemu, args];
   const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
   const kill = (why: string): void => {
@@ -162,6 +163,7 @@ export function startQemu(o: BootOptions, args: string[]): QemuProcess {
       reject(err);
     });
     child.on("close", (code, signal) => {
+      ended = true;
       clearTimeout(timer);
       o.signal?.removeEventListener("abort", onAbort);
       if (partial !== "") line(partial);
@@ -175,7 +177,8 @@ export function startQemu(o: BootOptions, args: string[]): QemuProcess {
     kill,
     deadline: (ms, why = "timed out") => {
       clearTimeout(timer);
-      if (ms !== null) timer = setTimeout(() => kill(why), ms);
+      // armed after QEMU ended (a round asked of a dead guest), a timer would only keep the host waiting
+      if (ms !== null && !ended) timer = setTimeout(() => kill(why), ms);
     },
     closed,
   };

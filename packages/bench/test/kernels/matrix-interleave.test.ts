@@ -1,7 +1,7 @@
 // matrix --interleave end to end: both kernels boot once, the bench runs in rounds that take turns,
 // every run carries its round and the host's load, and the paired comparison is printed (withheld
 // under TCG unless --force). Runs are short: this checks the mechanism, not the kernels.
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -53,5 +53,45 @@ describe("ringpoll matrix --interleave", () => {
       expect(r.stdout).toMatch(/ratio head\/base [\d.]+ \(95 % CI/);
     }
     expect(r.stdout).toMatch(/7\.0\.\d+\S* ran with 5 % injected per-packet work/);
+  });
+
+  it("a round that fails in the guest ends the matrix with the guest's error line", async () => {
+    const r = await matrix(["--interleave", "--kernel", "6.19", "--kernel", "7.0", "--rounds", "2", "--quiet", "--out", join(dir, "fail"), "--", "bench", "iops", "--file", "/nonexistent/ringpoll", "--engines", "io_uring", "--duration", "0.2", "--warmup", "0"]);
+    expect(r.status, tail(r)).toBe(1);
+    expect(r.stderr).toMatch(/ringpoll matrix: 6\.19\.\d+\S*: round 1 failed: ENOENT: no such file or directory, access '\/nonexistent\/ringpoll'/);
+  });
+
+  it("bench arguments the guest refuses: the round server's exit and its message, before any round", async () => {
+    const r = await matrix(["--interleave", "--kernel", "6.19", "--kernel", "7.0", "--quiet", "--out", join(dir, "refused"), "--", "bench", "pps", "--receivers", "nope"]);
+    expect(r.status, tail(r)).toBe(1);
+    expect(r.stderr).toMatch(/the guest's round server exited with 2 before it was ready/);
+    expect(r.stderr).toMatch(/Expected one of .* for --receivers but received nope/);
+    expect(r.stderr).not.toMatch(/round 1\//);
+  });
+
+  it("a guest that dies during the session ends the matrix with the reason, and the other guest is stopped", async () => {
+    const qemus: number[] = [];
+    let killedAt = 0;
+    const r = await matrix(["--interleave", "--kernel", "6.19", "--kernel", "7.0", "--rounds", "20", "--timeout", "300", "--quiet", "--out", join(dir, "killed"), ...bench], {
+      started: (child) => {
+        let seen = "";
+        child.stderr!.on("data", (d: Buffer) => {
+          seen += d.toString();
+          if (qemus.length === 0 && seen.includes("round 1/20")) {
+            // QEMU runs under taskset, which execs it: the matrix's children are the QEMUs
+            const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(/\s+/).map(Number);
+            qemus.push(...children);
+            process.kill(children[0]!, "SIGKILL");
+            killedAt = Date.now();
+          }
+        });
+      },
+    });
+    expect(qemus.length, tail(r)).toBe(2);
+    expect(r.status, tail(r)).toBe(1);
+    expect(r.stderr).toMatch(/ringpoll matrix: \S+: QEMU exited with SIGKILL/);
+    for (const pid of qemus) expect(existsSync(`/proc/${pid}`)).toBe(false);
+    // the host stops waiting when the guest dies, not when the round's --timeout would have fired
+    expect((Date.now() - killedAt) / 1000).toBeLessThan(300);
   });
 });
