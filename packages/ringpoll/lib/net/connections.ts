@@ -6,6 +6,8 @@ export interface Send {
   data: Uint8Array;
   offset: number;
   cb: (err: Error | null) => void;
+  /** io_uring: the provided buffer `data` is a view of, held out of the ring until the send ends (-1: none) */
+  bid?: number;
 }
 
 export interface BaseConn {

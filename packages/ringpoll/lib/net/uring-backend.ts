@@ -22,7 +22,7 @@ import {
   errno,
 } from "../uring-constants.js";
 import type { Backend, BackendEvents } from "./backend.js";
-import { Connections, type BaseConn } from "./connections.js";
+import { Connections, type BaseConn, type Send } from "./connections.js";
 
 /** Match the request by opcode (sqe->len) as well as by fd (Linux 6.6). */
 const IORING_ASYNC_CANCEL_OP = 1 << 5;
@@ -36,6 +36,13 @@ const CANCEL = 2;
 const LISTENER = 0x1fffffff;
 /** sends queued on a connection are merged into one up to this many bytes */
 const MERGE_MAX = 256 * 1024;
+/** at most this share of the provided buffers is held by sends of their own bytes (see send) */
+const HOLD_SHARE = 4;
+// A provided buffer's state (#bufState): in the kernel's hands, received in the running batch, or
+// held after it by sends that go out of it.
+const IN_RING = 0;
+const IN_BATCH = 1;
+const HELD = 2;
 const noop = (): void => {};
 
 export interface UringBackendOptions {
@@ -81,6 +88,12 @@ export class UringBackend extends Connections<Conn> implements Backend {
   #acceptRetry: NodeJS.Timeout | null = null;
   /** connections whose first queued send starts at the next flush */
   readonly #toStart: Array<[number, Conn]> = [];
+  /** buffers received in the running batch: they go back to the ring at its end unless a send holds them */
+  readonly #batchBids: number[] = [];
+  #bufState!: Uint8Array;
+  /** sends going out of each buffer */
+  #holds!: Uint16Array;
+  #heldTotal = 0;
 
   constructor(events: BackendEvents, options: UringBackendOptions) {
     super();
@@ -94,6 +107,8 @@ export class UringBackend extends Connections<Conn> implements Backend {
       this.ring.close();
       throw err;
     }
+    this.#bufState = new Uint8Array(this.#br.count);
+    this.#holds = new Uint16Array(this.#br.count);
     this.ring.ownFdResults((LISTENER << 2) | ACCEPT);
     this.ring.onCompletions((b) => this.#onBatch(b));
   }
@@ -127,17 +142,26 @@ export class UringBackend extends Connections<Conn> implements Backend {
 
   #onBatch(b: CqeBatch): void {
     const { tag, res, flags } = b;
-    for (let i = 0; i < b.length; i++) {
-      const t = tag[i]!;
-      if (t >= TRACKED) continue;
-      const id = t >>> 2;
-      const kind = t & 3;
-      if (kind === RECV) this.#onRecv(id, res[i]!, flags[i]!);
-      else if (kind === ACCEPT) this.#onAccept(res[i]!, (flags[i]! & IORING_CQE_F_MORE) !== 0);
-      else if (id !== LISTENER) this.#onCancel(id);
+    try {
+      for (let i = 0; i < b.length; i++) {
+        const t = tag[i]!;
+        if (t >= TRACKED) continue;
+        const id = t >>> 2;
+        const kind = t & 3;
+        if (kind === RECV) this.#onRecv(id, res[i]!, flags[i]!);
+        else if (kind === ACCEPT) this.#onAccept(res[i]!, (flags[i]! & IORING_CQE_F_MORE) !== 0);
+        else if (id !== LISTENER) this.#onCancel(id);
+      }
+      this.#events.batchEnd();
+    } finally {
+      // Views handed out in this batch are dead now: their buffers go back to the kernel (even when
+      // a handler threw), except those a send of their own bytes holds until it ends.
+      for (const bid of this.#batchBids) {
+        if (this.#holds[bid] === 0) this.#recycle(bid);
+        else this.#bufState[bid] = HELD;
+      }
+      this.#batchBids.length = 0;
     }
-    this.#events.batchEnd();
-    // Views handed out in this batch are dead now: their buffers go back to the kernel.
     this.#br.flush();
     this.#flush();
   }
@@ -179,7 +203,8 @@ export class UringBackend extends Connections<Conn> implements Backend {
     if ((f & IORING_CQE_F_MORE) === 0) c.recvArmed = false;
     if (r > 0) {
       const bid = f >>> IORING_CQE_BUFFER_SHIFT;
-      this.#br.recycle(bid);
+      this.#bufState[bid] = IN_BATCH;
+      this.#batchBids.push(bid);
       if (!c.closing) this.#events.data(id, this.#br.view(bid, r));
     } else if (r === 0) {
       c.eof = true;
@@ -263,9 +288,21 @@ export class UringBackend extends Connections<Conn> implements Backend {
 
   send(id: number, data: Uint8Array, cb: (err: Error | null) => void): void {
     const c = this.conn(id);
-    // A view of the buffer ring goes back to the kernel after the batch: send a copy.
-    if (data.buffer === this.#br.buffer.buffer) data = Buffer.from(data);
-    c.sends.push({ data, offset: 0, cb });
+    let bid = -1;
+    if (data.buffer === this.#br.buffer.buffer) {
+      // A view of a buffer received in this batch (an echo): the buffer stays out of the ring until
+      // the send ends, instead of a copy. Any other view (kept from an earlier batch, or too many
+      // buffers held already, which would starve the receives) is copied.
+      const b = Math.floor((data.byteOffset - this.#br.buffer.byteOffset) / this.#br.size);
+      if (this.#bufState[b] === IN_BATCH && this.#heldTotal < this.#br.count / HOLD_SHARE) {
+        bid = b;
+        this.#holds[b]!++;
+        this.#heldTotal++;
+      } else {
+        data = Buffer.from(data);
+      }
+    }
+    c.sends.push({ data, offset: 0, cb, bid });
     // Started at the flush (the SQE would wait for the loop's submit anyway), so that what else
     // this batch or turn sends the connection goes in the same send.
     if (!c.sending && !c.starting) {
@@ -289,7 +326,8 @@ export class UringBackend extends Connections<Conn> implements Backend {
     const cb = (err: Error | null): void => {
       for (const p of parts) p.cb(err);
     };
-    c.sends.unshift({ data: Buffer.concat(parts.map((p) => p.data), bytes), offset: 0, cb });
+    c.sends.unshift({ data: Buffer.concat(parts.map((p) => p.data), bytes), offset: 0, cb, bid: -1 });
+    for (const p of parts) this.#unhold(p);
   }
 
   #sendNext(id: number, c: Conn): void {
@@ -314,6 +352,7 @@ export class UringBackend extends Connections<Conn> implements Backend {
       const e = errnoError(-res, "write");
       // The stream is broken: every queued send fails with it.
       const failed = c.sends.splice(0);
+      for (const f of failed) this.#unhold(f);
       if (!c.closing) for (const f of failed) f.cb(e);
     } else {
       const s = c.sends[0]!;
@@ -321,10 +360,25 @@ export class UringBackend extends Connections<Conn> implements Backend {
       // A partial send continues from where it stopped, before anything queued after it.
       if (s.offset < s.data.byteLength && !c.closing) return this.#sendNext(id, c);
       c.sends.shift();
+      this.#unhold(s);
       if (!c.closing) s.cb(null);
     }
     // the callback may have queued (and started) the next send itself
     if (!c.sending) this.#sendNext(id, c);
+  }
+
+  /** A send ended (or was copied): the buffer it went out of returns to the ring with its last send. */
+  #unhold(s: Send): void {
+    const bid = s.bid ?? -1;
+    if (bid < 0) return;
+    s.bid = -1;
+    this.#heldTotal--;
+    if (--this.#holds[bid]! === 0 && this.#bufState[bid] === HELD) this.#recycle(bid);
+  }
+
+  #recycle(bid: number): void {
+    this.#bufState[bid] = IN_RING;
+    this.#br.recycle(bid);
   }
 
   protected busy(c: Conn): boolean {
@@ -349,6 +403,8 @@ export class UringBackend extends Connections<Conn> implements Backend {
   /** The fd closes, and the id is reused, only once no request that names them is in flight. */
   #maybeClosed(id: number, c: Conn): void {
     if (c.recvArmed || c.sending || c.cancels > 0 || this.conns[id] !== c) return;
+    // sends queued behind the one that ended never start
+    for (const s of c.sends.splice(0)) this.#unhold(s);
     this.remove(id);
     this.closeFd(c.fd);
     const cb = c.onClosed;

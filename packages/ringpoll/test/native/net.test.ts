@@ -484,6 +484,51 @@ for (const backend of ["io_uring", "epoll"] as const) {
       expect(batches).toBeGreaterThan(0);
     });
 
+    it("batch handler: a view sent in two pieces (two sends out of one received buffer) echoes byte for byte", async () => {
+      const { server, port } = await listen({
+        batch: {
+          data(batch: DataBatch) {
+            for (let i = 0; i < batch.length; i++) {
+              const d = batch.data[i]!;
+              const half = d.length >> 1;
+              server.send(batch.conn[i]!, d.subarray(0, half));
+              server.send(batch.conn[i]!, d.subarray(half));
+            }
+          },
+        },
+      });
+      const c = await connect(port);
+      const data = randomBytes(4 * 1024 * 1024);
+      const received = collect(c);
+      await writeInRandomChunks(c, data);
+      expect(sha(await received)).toBe(sha(data));
+    });
+
+    it("batch handler: a peer that stops reading while its echoes pile up starves no other connection, and every byte arrives once it reads", async () => {
+      // Few buffers: the echoes waiting on the stalled peer hold their share of them, then are copied.
+      const { server, port } = await listen({
+        recvBuffers: { count: 16, size: 4096 },
+        batch: {
+          data(batch: DataBatch) {
+            for (let i = 0; i < batch.length; i++) server.send(batch.conn[i]!, batch.data[i]!);
+          },
+        },
+      });
+      const stalled = await connect(port);
+      stalled.pause();
+      const bigData = randomBytes(24 * 1024 * 1024);
+      const written = writeInRandomChunks(stalled, bigData);
+      const other = await connect(port);
+      const small = randomBytes(1024 * 1024);
+      const echoed = collect(other);
+      await writeInRandomChunks(other, small);
+      expect(sha(await echoed)).toBe(sha(small));
+      const big = collect(stalled);
+      stalled.resume();
+      await written;
+      expect(sha(await big)).toBe(sha(bigData));
+    });
+
     it("batch handler: a reset closes the connection with the error; per-connection calls outside batch mode are refused", async () => {
       const closed: Array<[number, Error | null]> = [];
       const { server, port } = await listen({ batch: { data() {}, close: (conn, err) => closed.push([conn, err]) } });
