@@ -222,7 +222,7 @@ Napi::Value Iops(const Napi::CallbackInfo& info) {
   return w->Promise();
 }
 
-// tcpRr({ host, port, connections, size, warmup, seconds, cpu, churn, epoll, spin, serverPid, firstTimeout })
+// tcpRr({ host, port, connections, size, warmup, seconds, cpu, churn, epoll, spin, nice, serverPid, firstTimeout })
 // -> Promise of the client's figures
 Napi::Value TcpRr(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -240,6 +240,7 @@ Napi::Value TcpRr(const Napi::CallbackInfo& info) {
   cfg->spin = Bool(o, "spin");
   cfg->multishot = !o.Has("multishot") || Bool(o, "multishot");
   cfg->serverPid = Int(o, "serverPid", 0);
+  cfg->nice = Int(o, "nice", 0);
   cfg->firstTimeout = Num(o, "firstTimeout", 10);
   auto result = std::make_shared<TcpRrResult>();
   auto* w = new Worker(

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -93,7 +95,18 @@ TcpRrResult RunTcpRrClient(const TcpRrConfig& cfg, Failure& failure) {
   cpu_set_t old;
   pthread_getaffinity_np(pthread_self(), sizeof old, &old);
   PinThread(pthread_self(), cfg.cpu);
-  TcpRrResult out = cfg.epoll || cfg.churn ? RunEpollClient(cfg, failure) : RunTcpRrUringClient(cfg, failure);
+  // This is a thread-pool thread: its nice value goes back after the run (setpriority on a tid
+  // changes that thread only).
+  const pid_t tid = static_cast<pid_t>(syscall(SYS_gettid));
+  errno = 0;
+  const int oldNice = getpriority(PRIO_PROCESS, static_cast<id_t>(tid));
+  TcpRrResult out;
+  if (cfg.nice != 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(tid), cfg.nice) < 0) {
+    failure.Record(errno, "setpriority");
+  } else {
+    out = cfg.epoll || cfg.churn ? RunEpollClient(cfg, failure) : RunTcpRrUringClient(cfg, failure);
+  }
+  if (cfg.nice != 0) setpriority(PRIO_PROCESS, static_cast<id_t>(tid), oldNice);
   pthread_setaffinity_np(pthread_self(), sizeof old, &old);
   return out;
 }

@@ -29,6 +29,8 @@ struct TcpRrConfig {
   bool multishot = true;  // false: the io_uring client uses plain recv as where the kernel lacks multishot
   // A process whose CPU time (all threads) the client reads at the window's edges; 0: none.
   int serverPid = 0;
+  // The client thread's nice value during the run (0: unchanged).
+  int nice = 0;
   // The warm-up starts at the first response; none within this many seconds fails the run (ETIMEDOUT).
   // A window also lasts until its first transaction, for at most this long.
   double firstTimeout = 10;

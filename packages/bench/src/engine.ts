@@ -103,6 +103,8 @@ export interface TcpRrOptions {
   epoll?: boolean;
   /** the io_uring client polls its ring instead of sleeping in it */
   spin?: boolean;
+  /** nice value of the client thread during the run (0: unchanged; below 0 needs CAP_SYS_NICE) */
+  nice?: number;
   /** false: the io_uring client receives with plain recv, as on kernels without multishot receive (default true) */
   multishot?: boolean;
   /** the server process, whose CPU time the client reads at the window's edges */

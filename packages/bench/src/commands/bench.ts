@@ -332,6 +332,7 @@ interface TcpRrFlags extends Common {
   cpuClient: number[];
   cpuServer: number;
   client: TcpRrClient;
+  nice: number;
 }
 
 async function tcpRr(opts: TcpRrFlags): Promise<void> {
@@ -341,7 +342,7 @@ async function tcpRr(opts: TcpRrFlags): Promise<void> {
   const cases = [...rr, ...churn];
   const bar = progressBar(opts.progress);
   const results = await runTcpRr(
-    { servers: opts.servers, cases, duration: opts.duration, warmup: opts.warmup, runs: opts.runs, cpuClient: opts.cpuClient[0] ?? -1, cpuServer: opts.cpuServer, host: "127.0.0.1", client: opts.client },
+    { servers: opts.servers, cases, duration: opts.duration, warmup: opts.warmup, runs: opts.runs, cpuClient: opts.cpuClient[0] ?? -1, cpuServer: opts.cpuServer, host: "127.0.0.1", client: opts.client, nice: opts.nice },
     bar.update,
   ).finally(() => bar.stop());
   const path = writeResults("tcp-rr", results, opts, { sender: opts.cpuClient, receiver: opts.cpuServer }, 1);
@@ -441,6 +442,7 @@ export function registerBench(program: Command, dispatch: BenchDispatch = guarde
       oneOf("--client", TCP_RR_CLIENTS),
       "io_uring",
     )
+    .option("--nice <n>", "nice value of the servers, the client thread and, with sched autogroup, this session's group for the run: -20 keeps other sessions' processes on a shared host from taking the CPUs (needs CAP_SYS_NICE; see srv wait)", integer("--nice", -20, 19), 0)
     .option("--cpu-client <cpu>", "CPU for the client thread", cpuList("--cpu-client"), DEFAULT_SENDER_CPU)
     .option("--cpu-server <cpu>", "CPU for the server process (-1 = unpinned)", integer("--cpu-server", -1, nproc - 1), DEFAULT_RECEIVER_CPU)
     .action((opts: TcpRrFlags) => dispatch(() => tcpRr(opts)));

@@ -46,9 +46,11 @@ export interface ServerProcess<N extends string = HttpServerName> {
 const serverScript = fileURLToPath(new URL("./server.js", import.meta.url));
 
 /** Starts `script` (default: the HTTP bench's server) as `name`, pinned to `cpu`; it prints { port, backend }. */
-export async function startServer<N extends string = HttpServerName>(name: N, cpu: number, host: string, script = serverScript, extra: string[] = []): Promise<ServerProcess<N>> {
+/** `nice`: the server's nice value (0: inherited; below 0 needs CAP_SYS_NICE) */
+export async function startServer<N extends string = HttpServerName>(name: N, cpu: number, host: string, script = serverScript, extra: string[] = [], nice = 0): Promise<ServerProcess<N>> {
   const argv = [process.execPath, script, name, host, ...extra];
-  const [cmd, ...args] = cpu >= 0 ? ["taskset", "-c", String(cpu), ...argv] : argv;
+  const pinned = cpu >= 0 ? ["taskset", "-c", String(cpu), ...argv] : argv;
+  const [cmd, ...args] = nice !== 0 ? ["nice", "-n", String(nice), ...pinned] : pinned;
   const child = spawn(cmd!, args, { stdio: ["pipe", "pipe", "inherit"] });
   const lines = createInterface({ input: child.stdout });
   const first = await Promise.race([

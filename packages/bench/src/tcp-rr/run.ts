@@ -2,6 +2,7 @@
 // N connections with one request outstanding each) against each in turn (A B C A B C per case).
 // The client reads the server's CPU (/proc) at the edges of its window and its own; a server less
 // than fully busy was waiting for the client. RSS comes from /proc after the window.
+import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { engine } from "../engine.js";
 import { processRssKiB } from "../http/proc.js";
@@ -29,6 +30,8 @@ export interface TcpRrParams {
   host: string;
   /** the client's loop in rr mode (churn always uses epoll) */
   client: TcpRrClient;
+  /** nice value of the servers and the client thread (0: unchanged) */
+  nice: number;
 }
 
 export const TCP_RR_CLIENTS = ["io_uring", "io_uring-spin", "epoll"] as const;
@@ -41,10 +44,29 @@ export function caseParams(c: TcpRrCase, p: TcpRrParams): Record<string, number 
   return { mode: c.churn ? "churn" : "rr", connections: c.connections, body: c.size, duration: p.duration, client: c.churn ? "epoll" : p.client };
 }
 
+/**
+ * With sched autogroup (the default on most distributions) a nice value only ranks tasks within
+ * their session's group, and the groups share the CPUs equally: the group's own nice
+ * (/proc/self/autogroup) is what other sessions' processes are ranked against. The servers are
+ * children in this session. Returns how to restore it (a no-op without autogroup).
+ */
+function niceAutogroup(nice: number): () => void {
+  const path = "/proc/self/autogroup";
+  let before: number;
+  try {
+    before = Number(/nice (-?\d+)/.exec(readFileSync(path, "utf8"))?.[1] ?? 0);
+  } catch {
+    return () => {};
+  }
+  writeFileSync(path, String(nice));
+  return () => writeFileSync(path, String(before));
+}
+
 export async function runTcpRr(p: TcpRrParams, progress: Progress): Promise<ScenarioResult[]> {
   const servers: Array<ServerProcess<TcpRrServerName>> = [];
+  const restoreNice = p.nice !== 0 ? niceAutogroup(p.nice) : () => {};
   try {
-    for (const name of p.servers) servers.push(await startServer(name, p.cpuServer, p.host, serverScript));
+    for (const name of p.servers) servers.push(await startServer(name, p.cpuServer, p.host, serverScript, [], p.nice));
     const total = p.runs * p.cases.length * servers.length;
     let done = 0;
     const runs = new Map<string, Run[]>();
@@ -65,6 +87,7 @@ export async function runTcpRr(p: TcpRrParams, progress: Progress): Promise<Scen
             churn: c.churn,
             epoll: p.client === "epoll",
             spin: p.client === "io_uring-spin",
+            nice: p.nice,
             serverPid: pid,
           });
           const cpuNs = r.serverCpuNs >= 0 ? r.serverCpuNs : null;
@@ -105,5 +128,6 @@ export async function runTcpRr(p: TcpRrParams, progress: Progress): Promise<Scen
     );
   } finally {
     await Promise.all(servers.map(stopServer));
+    restoreNice();
   }
 }
