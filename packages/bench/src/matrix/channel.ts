@@ -20,7 +20,7 @@ export function frameText(name: string, data: Buffer): string {
 }
 
 export function roundErrorLine(round: string, message: string): string {
-  return `@@ringpoll error ${round} ${message.replace(/[\r\n]+/g, " ").trim()}\n`;
+  return `@@ringpoll error ${round} ${message.replace(/\s*[\r\n]+\s*/g, " ").trim()}\n`;
 }
 
 export function doneLine(round: string, status: number): string {

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parseChannel, shellQuote } from "../../dist/matrix/channel.js";
+import { DONE, doneLine, frameText, parseChannel, ROUND_ERROR, roundErrorLine, shellQuote } from "../../dist/matrix/channel.js";
 import { buildInitramfs, layoutKey, packageClosure, planLayout, projectRoot } from "../../dist/matrix/initramfs.js";
 import { guestRingpollArgs, jobScript, parseSysctl } from "../../dist/matrix/job.js";
 import { kernelCmdline } from "../../dist/matrix/qemu.js";
@@ -99,6 +99,21 @@ describe("job and channel", () => {
     expect(script).toContain(`exec node packages/bench/dist/cli.js probe --label 'it'\\''s'`);
     const out = execFileSync("sh", ["-c", `printf '%s\\n' ${shellQuote(["a b", "it's", "$HOME", "*"])}`], { encoding: "utf8" });
     expect(out).toBe("a b\nit's\n$HOME\n*\n");
+  });
+
+  it("the round server's answer: the result arrives whole, a failure as one error line, then the status", () => {
+    const result = Buffer.from(JSON.stringify({ schema: "ringpoll.bench.v2", pad: "x".repeat(5000), bytes: [0, 255] }));
+    const ok = frameText("result", result) + doneLine("7", 0);
+    expect(parseChannel(ok).frames.get("result")).toEqual(result);
+    expect(DONE.exec(ok)?.slice(1)).toEqual(["7", "0"]);
+    const failed = roundErrorLine("3", "ENOENT: no such file\n    at access") + doneLine("3", 1);
+    expect(ROUND_ERROR.exec(failed)?.slice(1)).toEqual(["3", "ENOENT: no such file at access"]);
+    expect(DONE.exec(failed)?.slice(1)).toEqual(["3", "1"]);
+  });
+
+  it("--interleave's job is the round server, with the bench's result file where the server reads it", () => {
+    const script = jobScript({ kind: "ringpoll", args: ["bench", "pps", "--runs", "1"], sysctls: [], emulated: true, serve: true });
+    expect(script).toContain("exec node packages/bench/dist/matrix/serve.js bench pps --runs 1 --out /tmp/ringpoll-result.json");
   });
 
   it("--sysctl takes key=value only", () => {
