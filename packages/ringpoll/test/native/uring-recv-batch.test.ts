@@ -358,3 +358,26 @@ it("recvBatches: bad input gets one-line errors, nothing is armed", () => {
   void rings2.close();
   expect(() => rings2.recvBatches(rx.fd, br)).toThrow(expect.objectContaining({ code: "ERR_RINGPOLL_CLOSED" }));
 });
+
+// DEFER_TASKRUN posts completions only when this thread enters the ring, and the loop never turns
+// below: every batch comes from ring.reap(), so its buffers must go back within that call (a wake-up
+// hands them back after its JS call returns; nothing would here).
+it.skipIf(lacks.deferTaskrun !== undefined)(
+  `recvBatches driven by reap() alone hands each batch's buffers back at once: 60 datagrams through 8 buffers${lacks.deferTaskrun ? ` (skipped: ${lacks.deferTaskrun})` : ""}`,
+  async () => {
+    const ring = rings.open({ deferTaskrun: true });
+    const rx = fds.udp();
+    const tx = fds.udp();
+    const br = ring.createBufferRing({ count: 8, size: 64 });
+    let got = 0;
+    const rb = ring.recvBatches(rx.fd, br, { onBatch: (b) => void (got += b.length) });
+    ring.reap(); // submits the receive
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 6; i++) sys.sendto(tx.fd, Buffer.from([round, i]), rx.port);
+      for (let spins = 0; spins < 10_000 && got < (round + 1) * 6; spins++) ring.reap();
+      expect(got).toBe((round + 1) * 6);
+    }
+    expect(ring.stats.enobufs).toBe(0);
+    rb.stop();
+  },
+);
