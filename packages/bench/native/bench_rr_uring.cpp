@@ -21,7 +21,6 @@ void RunRrUringServer(const RrConfig& cfg, Counter& requests, Failure& failure, 
   if (r < 0) {
     failure.Record(-r, "io_uring_register_buf_ring");
     io_uring_queue_exit(&ring);
-    bufs.ForgetRing();
     return;
   }
   auto arm = [&](uint64_t i) {
@@ -57,8 +56,7 @@ void RunRrUringServer(const RrConfig& cfg, Counter& requests, Failure& failure, 
     return send || (ud < cfg.fds.size() && !(c->flags & IORING_CQE_F_MORE));
   });
   io_uring_queue_exit(&ring);
-  if (left > 0) bufs.Abandon();
-  else bufs.ForgetRing();
+  bufs.RingExited(left);
 }
 
 }  // namespace bench

@@ -46,7 +46,6 @@ void RunTcpEchoUringServer(int listenFd, const volatile int32_t* cancel, Failure
   if (r < 0) {
     failure.Record(-r, "io_uring_register_buf_ring");
     io_uring_queue_exit(&ring);
-    bufs.ForgetRing();
     return;
   }
   std::vector<Conn> conns;
@@ -153,8 +152,7 @@ void RunTcpEchoUringServer(int listenFd, const volatile int32_t* cancel, Failure
     if (conns[fd].recv || conns[fd].sending || conns[fd].ended) close(static_cast<int>(fd));
   }
   io_uring_queue_exit(&ring);
-  if (left > 0) bufs.Abandon();
-  else bufs.ForgetRing();
+  bufs.RingExited(left);
 }
 
 }  // namespace bench

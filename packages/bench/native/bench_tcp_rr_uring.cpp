@@ -141,14 +141,12 @@ TcpRrResult RunTcpRrUringClient(const TcpRrConfig& cfg, Failure& failure) {
   }
   io_uring_queue_exit(&ring);
   out = run->Finish(out);
+  if (bufs) bufs->RingExited(left);
   if (left > 0) {
     // Requests that never completed may still read the pattern or write the buffers: keep them.
-    if (bufs) bufs->Abandon();
     (void)bufs.release();
     (void)run.release();
     for (auto& b : own) (void)b.release();
-  } else if (bufs) {
-    bufs->ForgetRing();
   }
   return out;
 }

@@ -53,16 +53,17 @@ unsigned Quiesce(io_uring* ring, unsigned active, IsFinal isFinal) {
 class BufRing {
  public:
   ~BufRing();
-  // After io_uring_queue_exit the registration is gone with the ring; only the memory is left to free.
-  void ForgetRing() { bgid_ = -1; }
-  // Requests that never completed may still use the buffers: keep the memory (leak it) rather
-  // than free what the kernel may write or read.
-  void Abandon() {
+  // After io_uring_queue_exit the registration is gone with the ring. With `outstanding` requests
+  // that never completed the kernel may still use the buffers: keep the memory (leak it) rather
+  // than free what it may write or read; otherwise only the memory is left to free.
+  void RingExited(unsigned outstanding) {
     bgid_ = -1;
+    if (outstanding == 0) return;
     br_ = nullptr;
     data_ = nullptr;
   }
-  int Setup(io_uring* ring, unsigned count, unsigned size, int bgid);  // 0 or -errno
+  // 0 or -errno; a failed setup registered nothing (the destructor frees only the memory).
+  int Setup(io_uring* ring, unsigned count, unsigned size, int bgid);
   char* Buffer(unsigned bid) const { return data_ + static_cast<size_t>(bid) * size_; }
   // Hand a buffer back to the kernel; Commit() publishes the ones recycled since the last call.
   void Recycle(unsigned bid) {

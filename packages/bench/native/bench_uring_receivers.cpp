@@ -29,7 +29,6 @@ void RunUringRecv(const ReceiverConfig& cfg, bool recvmsg, Counter& received, Fa
   if (r < 0) {
     failure.Record(-r, "io_uring_register_buf_ring");
     io_uring_queue_exit(&ring);
-    bufs.ForgetRing();
     return;
   }
   auto arm = [&](uint64_t i) {
@@ -50,8 +49,7 @@ void RunUringRecv(const ReceiverConfig& cfg, bool recvmsg, Counter& received, Fa
       [](io_uring_cqe*) {});
   unsigned left = Quiesce(&ring, active, [&](io_uring_cqe* c) { return c->user_data < cfg.fds.size() && !(c->flags & IORING_CQE_F_MORE); });
   io_uring_queue_exit(&ring);
-  if (left > 0) bufs.Abandon();
-  else bufs.ForgetRing();
+  bufs.RingExited(left);
 }
 
 }  // namespace bench
