@@ -17,12 +17,6 @@ namespace bench {
 
 namespace {
 
-int64_t OwnCpuNs() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
 double Percentile(std::vector<uint32_t>& v, double p) {
   if (v.empty()) return 0;
   size_t k = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
@@ -32,11 +26,7 @@ double Percentile(std::vector<uint32_t>& v, double p) {
 
 }  // namespace
 
-uint64_t NowNs() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
+uint64_t NowNs() { return static_cast<uint64_t>(MonotonicNs()); }
 
 int ConnectTcp(const sockaddr_in& to, uint64_t serial, Failure& failure) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -109,7 +99,7 @@ bool RrRun::Tick(uint64_t now, Failure& failure) {
     windowStart_ = now;
     inWindow_ = true;
     serverSeen_ = cfg_.serverPid > 0 && ProcessSchedTimes(cfg_.serverPid, &server_);
-    clientCpu_ = OwnCpuNs();
+    clientCpu_ = ThreadCpuNs(pthread_self());
   }
   // A window holds at least one transaction (a loaded host can stall a server for a short window);
   // the stalled transaction's latency shows it.
@@ -120,7 +110,7 @@ bool RrRun::Tick(uint64_t now, Failure& failure) {
     SchedTimes end;
     serverSeen_ = serverSeen_ && ProcessSchedTimes(cfg_.serverPid, &end);
     server_ = {end.runNs - server_.runNs, end.waitNs - server_.waitNs};
-    clientCpu_ = OwnCpuNs() - clientCpu_;
+    clientCpu_ = ThreadCpuNs(pthread_self()) - clientCpu_;
   }
   if (windowEnd_ == 0) return true;
   return requests_ > responses_ && now < windowEnd_ + static_cast<uint64_t>(cfg_.drain * 1e9);

@@ -13,6 +13,7 @@
 
 namespace bench {
 
+// MonotonicNs (bench_cpu.hpp) as the unsigned type the latency arithmetic uses.
 uint64_t NowNs();
 
 // One connection with at most one request outstanding.
