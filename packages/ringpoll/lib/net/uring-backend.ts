@@ -291,10 +291,13 @@ export class UringBackend extends Connections<Conn> implements Backend {
     let bid = -1;
     if (data.buffer === this.#br.buffer.buffer) {
       // A view of a buffer received in this batch (an echo): the buffer stays out of the ring until
-      // the send ends, instead of a copy. Any other view (kept from an earlier batch, or too many
+      // the send ends, instead of a copy. Any other view (kept from an earlier batch, spanning
+      // more than one buffer — the kernel could refill the others under the send — or too many
       // buffers held already, which would starve the receives) is copied.
-      const b = Math.floor((data.byteOffset - this.#br.buffer.byteOffset) / this.#br.size);
-      if (this.#bufState[b] === IN_BATCH && this.#heldTotal < this.#br.count / HOLD_SHARE) {
+      const at = data.byteOffset - this.#br.buffer.byteOffset;
+      const b = Math.floor(at / this.#br.size);
+      const within = at - b * this.#br.size + data.byteLength <= this.#br.size;
+      if (within && this.#bufState[b] === IN_BATCH && this.#heldTotal < this.#br.count / HOLD_SHARE) {
         bid = b;
         this.#holds[b]!++;
         this.#heldTotal++;
