@@ -2,7 +2,7 @@
 // "run <round>", the guest's round server (serve.ts) runs the bench and answers with frames and
 // "@@ringpoll done <round> <status>" (after "@@ringpoll error <round> <message>" when it failed).
 import { execFile } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -50,6 +50,8 @@ export class GuestFailure extends Error {
   constructor(
     message: string,
     readonly console: string[],
+    /** the kernel panicked while booting (QemuProcess.panickedBooting) */
+    readonly bootPanic = false,
   ) {
     super(message);
   }
@@ -90,6 +92,8 @@ export class Guest {
 
   /** Boots the guest and waits until its job loop is ready; the vCPUs are pinned when o.hostCpus is set. */
   static async start(name: string, o: BootOptions, socketPath: string): Promise<Guest> {
+    // a QEMU booted before on this path (retryBootPanic) left its socket file behind
+    rmSync(socketPath, { force: true });
     const q = startQemu(o, qemuArgs(o, { socket: socketPath }, true));
     q.deadline(o.timeoutMs, `not ready after ${o.timeoutMs / 1000} s (guest hung); QEMU killed`);
     let socket: Socket;
@@ -105,7 +109,7 @@ export class Guest {
       await g.until(() => g.text.includes(READY), "before it was ready");
     } catch (err) {
       await g.stop();
-      throw new GuestFailure((err as Error).message, g.consoleTail());
+      throw new GuestFailure((err as Error).message, g.consoleTail(), q.panickedBooting());
     }
     g.text = "";
     q.deadline(null);

@@ -9,6 +9,7 @@ import { headlineMetric } from "../compare/metric.js";
 import { summarize as summarizeRuns } from "../pps/run.js";
 import { newSession, SCHEMAS_READ, type ResultFile, type Run, type ScenarioResult } from "../schema.js";
 import { Guest, GuestFailure, socketPath } from "./guest.js";
+import { retryBootPanic } from "./qemu.js";
 import { loadBetween, snapshot, type HostLoad } from "./host-load.js";
 import { jobScript, roundArgs } from "./job.js";
 import { pairedReport } from "./paired.js";
@@ -92,24 +93,27 @@ export async function runInterleaved(p: Prepared, o: MatrixOptions, io: MatrixIo
       kernels.map((kernel, i) => {
         const job = jobScript({ kind: "ringpoll", args: roundArgs(o.args, sides[i]!.injectPercent), sysctls: o.sysctls, emulated: accel === "tcg", serve: true });
         io.log(`booting ${kernel.release} (${accel}, ${o.cpus} CPUs, ${o.memoryMiB} MiB${sides[i]!.hostCpus ? `, host CPUs ${sides[i]!.hostCpus!.join(",")}` : ""})`);
-        return Guest.start(
-          kernel.release,
-          {
-            qemu: p.qemu,
-            image: kernel.image,
-            initrd: p.initrd,
-            accel,
-            cpus: o.cpus,
-            memoryMiB: o.memoryMiB,
-            disk: scratchDisk(p.work, `nvme-${i}`, o.diskMiB),
-            job,
-            timeoutMs: o.timeoutS * 1000,
-            onConsole: o.echo ? (l) => io.log(`[${kernel.version}] ${l}`) : undefined,
-            signal,
-            hostCpus: sides[i]!.hostCpus ?? undefined,
-          },
-          socketPath(p.work, i),
-        );
+        const start = (): Promise<Guest> =>
+          Guest.start(
+            kernel.release,
+            {
+              qemu: p.qemu,
+              image: kernel.image,
+              initrd: p.initrd,
+              accel,
+              cpus: o.cpus,
+              memoryMiB: o.memoryMiB,
+              disk: scratchDisk(p.work, `nvme-${i}`, o.diskMiB),
+              job,
+              timeoutMs: o.timeoutS * 1000,
+              onConsole: o.echo ? (l) => io.log(`[${kernel.version}] ${l}`) : undefined,
+              signal,
+              hostCpus: sides[i]!.hostCpus ?? undefined,
+            },
+            socketPath(p.work, i),
+          );
+        const panicked = (r: Guest | Error): string | null => (r instanceof GuestFailure && r.bootPanic ? r.message : null);
+        return retryBootPanic(start, panicked, io.log, signal);
       }),
     );
     for (const s of started) if (s.status === "fulfilled") guests.push(s.value);

@@ -75,6 +75,8 @@ export interface BootResult {
   /** last console lines */
   console: string[];
   seconds: number;
+  /** the kernel panicked before init started the job (see QemuProcess.panickedBooting) */
+  bootPanic: boolean;
 }
 
 /** ttyS1, the results channel: a file the guest writes once, or a socket the host talks over. */
@@ -111,6 +113,11 @@ export interface QemuProcess {
   console: string[];
   /** why QEMU was killed or the guest failed, first reason wins */
   failure: () => string | null;
+  /**
+   * Whether the kernel panicked before init printed JOB_START: a fault of the emulated machine or of
+   * the kernel's own boot (seen under TCG: sched_clock_cpu, "Fatal exception in interrupt"), not of the job.
+   */
+  panickedBooting: () => boolean;
   kill: (why: string) => void;
   /** (re)arms the kill timer; null disarms it */
   deadline: (ms: number | null, why?: string) => void;
@@ -123,6 +130,7 @@ export function startQemu(o: BootOptions, args: string[]): QemuProcess {
   const lines: string[] = [];
   let partial = "";
   let inJob = false;
+  let bootPanic = false;
   let failure: string | null = null;
   let stderr = "";
   let timer: NodeJS.Timeout | undefined;
@@ -144,7 +152,10 @@ export function startQemu(o: BootOptions, args: string[]): QemuProcess {
     if (lines.length > CONSOLE_LINES) lines.shift();
     if (text.includes(JOB_START)) inJob = true;
     else if (inJob && !text.startsWith("@@ringpoll job end")) o.onConsole?.(text);
-    if (/Kernel panic - not syncing/.test(text)) failure ??= `kernel panic: ${text.replace(/^.*Kernel panic - not syncing:\s*/, "")}`;
+    if (/Kernel panic - not syncing/.test(text)) {
+      bootPanic ||= !inJob && failure === null;
+      failure ??= `kernel panic: ${text.replace(/^.*Kernel panic - not syncing:\s*/, "")}`;
+    }
   };
   child.stdout!.setEncoding("utf8").on("data", (chunk: string) => {
     const parts = (partial + chunk).split("\n");
@@ -174,6 +185,7 @@ export function startQemu(o: BootOptions, args: string[]): QemuProcess {
     child,
     console: lines,
     failure: () => failure,
+    panickedBooting: () => bootPanic,
     kill,
     deadline: (ms, why = "timed out") => {
       clearTimeout(timer);
@@ -207,10 +219,25 @@ export async function boot(o: BootOptions): Promise<BootResult> {
     }
     const { frames, exit } = parseChannel(text);
     const failure = exit === null ? (q.failure() ?? endReason(code, signal, stderr)) : null;
-    return { exit, frames, failure, console: q.console.slice(), seconds: (Date.now() - started) / 1000 };
+    return { exit, frames, failure, console: q.console.slice(), seconds: (Date.now() - started) / 1000, bootPanic: exit === null && q.panickedBooting() };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Runs start(); when the guest's kernel panicked while booting (before the job), says so and boots
+ * once more: one such panic in a few hundred TCG boots is the emulator's, and a second one is reported.
+ */
+export async function retryBootPanic<T>(start: () => Promise<T>, panicked: (r: T | Error) => string | null, log: (line: string) => void, signal?: AbortSignal): Promise<T> {
+  const first = await start().catch((err: Error) => err);
+  const why = panicked(first);
+  if (why === null || signal?.aborted) {
+    if (first instanceof Error) throw first;
+    return first;
+  }
+  log(`${why} while booting, before the job started; booting it once more`);
+  return start();
 }
 
 /** Whether /dev/kvm is there and this user may open it. */

@@ -10,7 +10,7 @@ import { buildInitramfs } from "./initramfs.js";
 import { describeOutput, jobScript, type JobKind } from "./job.js";
 import { runInterleaved } from "./interleave.js";
 import { KernelStore, type Kernel } from "./kernels.js";
-import { boot, findQemu, qemuVersion, type Accel } from "./qemu.js";
+import { boot, findQemu, qemuVersion, retryBootPanic, type Accel } from "./qemu.js";
 
 export const EMULATED_LABEL = "timings are emulated (QEMU TCG), not comparable to hardware";
 
@@ -125,14 +125,16 @@ export async function runMatrix(o: MatrixOptions, io: MatrixIo, signal: AbortSig
       truncateSync(disk, 0);
       truncateSync(disk, o.diskMiB * 2 ** 20);
       const job = jobScript({ kind: o.kind, args: o.args, sysctls: o.sysctls, emulated: accel === "tcg" });
-      const r = await boot({
-        ...base,
-        image: kernel.image,
-        accel,
-        job,
-        timeoutMs: o.timeoutS * 1000,
-        onConsole: o.echo ? (l) => io.log(`[${kernel.version}] ${l}`) : undefined,
-      });
+      const once = () =>
+        boot({
+          ...base,
+          image: kernel.image,
+          accel,
+          job,
+          timeoutMs: o.timeoutS * 1000,
+          onConsole: o.echo ? (l) => io.log(`[${kernel.version}] ${l}`) : undefined,
+        });
+      const r = await retryBootPanic(once, (x) => (!(x instanceof Error) && x.bootPanic ? `${kernel.release}: ${x.failure}` : null), io.log, signal);
       if (signal.aborted) return 130;
       const outcome = collect(kernel, accel, r, o, fileName(kernel.release, taken), version);
       outcomes.push(outcome);

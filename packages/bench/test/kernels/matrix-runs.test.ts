@@ -1,9 +1,11 @@
 // ringpoll matrix end to end: probe on both kernels (one result file each, labelled when emulated),
 // and the faults: a panicking guest, a hanging one, Ctrl-C.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { KernelStore } from "../../dist/matrix/kernels.js";
+import { boot, findQemu, retryBootPanic } from "../../dist/matrix/qemu.js";
 import { matrix, results, tail } from "./matrix.js";
 
 const dir = mkdtempSync(join(tmpdir(), "ringpoll-kernels-matrix-"));
@@ -29,8 +31,33 @@ describe("ringpoll matrix", () => {
     const r = await matrix(["--kernel", "7.0", "--quiet", "--out", join(dir, "panic"), "--shell", "--", "echo c > /proc/sysrq-trigger"]);
     expect(r.status, tail(r)).toBe(1);
     expect(r.stderr).toMatch(/kernel panic: .*sysrq/i);
+    // the job's own panic is the result: it is not booted again
+    expect(r.stderr).not.toMatch(/booting it once more/);
     expect(r.stderr).toMatch(/last console lines:\n(  .*\n)+/);
     expect(r.stdout).toMatch(/7\.0\.\d+\+deb13-cloud-amd64 +\S+ +[\d.]+ +failed/);
+  });
+
+  it("a kernel that panics while booting is booted once more, and the second panic is the one reported", async () => {
+    // an initramfs that is not one: the kernel finds no root and panics before any init runs
+    const initrd = join(dir, "not-an-initramfs");
+    writeFileSync(initrd, "this is not a cpio archive\n");
+    const disk = join(dir, "panic-disk.img");
+    writeFileSync(disk, "");
+    truncateSync(disk, 16 * 2 ** 20);
+    const kernel = await new KernelStore().resolve("7.0");
+    let boots = 0;
+    const once = () => {
+      boots++;
+      return boot({ qemu: findQemu(), image: kernel.image, initrd, accel: "tcg", cpus: 1, memoryMiB: 512, disk, job: "exit 0\n", timeoutMs: 120_000 });
+    };
+    const said: string[] = [];
+    const r = await retryBootPanic(once, (x) => (!(x instanceof Error) && x.bootPanic ? x.failure : null), (l) => said.push(l));
+    expect(boots).toBe(2);
+    expect(said).toHaveLength(1);
+    expect(said[0]).toMatch(/^kernel panic: .* while booting, before the job started; booting it once more$/);
+    expect(r.exit).toBeNull();
+    expect(r.bootPanic).toBe(true);
+    expect(r.failure).toMatch(/^kernel panic: /);
   });
 
   it("a guest that hangs is killed after --timeout: exit 1 and the last console lines", async () => {
