@@ -7,7 +7,7 @@ import { byKey, describeResult } from "./match.js";
 import { headlineMetric, higherIsBetter, runValue, type MetricName } from "./metric.js";
 import { defaultProfilePath, findEntry, loadProfile, type LoadedProfile } from "./profile.js";
 import { noVerdict, type SampleComparison, type SideStats } from "./samples.js";
-import { compareSessions, type SessionFigures, type SessionValues } from "./sessions.js";
+import { compareSessions, pairsOf, type SessionFigures, type SessionValues } from "./sessions.js";
 
 export interface CompareOptions {
   /** "headline" = pps / tps / iops by scenario */
@@ -167,7 +167,10 @@ export function compareSides(baseFiles: readonly LoadedFile[], headFiles: readon
         s = noVerdict(flat(bv.sessions), flat(hv.sessions), `unusable runs: ${problems.join("; ")}`);
         badInput = true;
       } else if (emulated && !opts.force) {
-        s = noVerdict(flat(bv.sessions), flat(hv.sessions), "recorded under emulation (QEMU TCG): timings are not comparable to hardware (--force to compare anyway)");
+        // withheld, but named for the analysis --force would use
+        const pairs = pairsOf(bv.sessions, hv.sessions);
+        const why = "recorded under emulation (QEMU TCG): timings are not comparable to hardware (--force to compare anyway)";
+        s = pairs ? { ...noVerdict(flat(bv.sessions), flat(hv.sessions), why, "paired"), pairs: pairs.base.length, correlation: null } : noVerdict(flat(bv.sessions), flat(hv.sessions), why);
       } else {
         const found = hostProfile ? findEntry(hostProfile, b.result.scenario, b.result.receiver, metric) : null;
         const profile =

@@ -62,6 +62,13 @@ export function pairByRound(base: SessionValues, head: SessionValues): { base: n
   return { base: rounds.map((r) => b.get(r)!), head: rounds.map((r) => h.get(r)!), dropped: b.size + h.size - 2 * rounds.length };
 }
 
+/** The rounds two sides can be paired on: one interleaved session on both sides with ≥ 2 shared rounds; else null. */
+export function pairsOf(base: readonly SessionValues[], head: readonly SessionValues[]): ReturnType<typeof pairByRound> {
+  if (base.length !== 1 || head.length !== 1 || base[0]!.id !== head[0]!.id || !base[0]!.interleaved) return null;
+  const pairs = pairByRound(base[0]!, head[0]!);
+  return pairs && pairs.base.length >= 2 ? pairs : null;
+}
+
 function figures(base: readonly SessionValues[], head: readonly SessionValues[]): SessionFigures {
   const groups = [...base, ...head].filter((s) => s.values.length > 0).map((s) => logs("run", s.values));
   let within: number | null = null;
@@ -174,8 +181,8 @@ export function compareSessions(base: readonly SessionValues[], head: readonly S
   if (why) return done(noVerdict(bv, hv, why));
 
   if (base.length === 1 && head.length === 1 && base[0].id === head[0].id) {
-    const pairs = base[0].interleaved ? pairByRound(base[0], head[0]) : null;
-    if (pairs && pairs.base.length >= 2) {
+    const pairs = pairsOf(base, head);
+    if (pairs) {
       if (pairs.dropped) notes.push(`${pairs.dropped} runs without a partner in the other side's round were left out of the pairing`);
       return done(comparePairedSamples(pairs.base, pairs.head, opts));
     }

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { cpuJiffies, loadBetween } from "../../dist/matrix/host-load.js";
 import { addRound, hostCpuSets, roundOrder, type Side } from "../../dist/matrix/interleave.js";
 import { roundArgs } from "../../dist/matrix/job.js";
+import { analysisLine } from "../../dist/compare/text.js";
 import { pairedReport } from "../../dist/matrix/paired.js";
 import { kernelCmdline, qemuArgs } from "../../dist/matrix/qemu.js";
 import { ringpoll } from "./cli.js";
@@ -113,6 +114,8 @@ describe("matrix --interleave pieces", () => {
     const [a, b] = session(6, 0.05, 4, true);
     const held = pairedReport([a, b], ["a.json", "b.json"], { force: false, targetPercent: 1.5 });
     expect(held.comparisons.every((c) => c.verdict === "no verdict" && /emulation/.test(c.reason!))).toBe(true);
+    // the withheld comparison names the analysis --force would use: the runs pair by round
+    for (const c of held.comparisons) expect(analysisLine(c)).toBe("paired by round (6 rounds of one interleaved session)");
     const forced = pairedReport([a, b], ["a.json", "b.json"], { force: true, targetPercent: 1.5 });
     expect(forced.comparisons.find((c) => c.metric === "pps")!.verdict).toBe("slower");
   });
