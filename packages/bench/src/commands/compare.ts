@@ -22,6 +22,7 @@ interface CompareFlags {
   junit?: string;
   force?: boolean;
   noiseProfile: string | false;
+  maxOtherBusy?: number;
 }
 
 export function metricList(text: string): (MetricName | "headline")[] {
@@ -45,7 +46,7 @@ export function expandFiles(args: readonly string[]): string[] {
 }
 
 /** Writes the requested outputs; returns the exit code. */
-export function emitReport(report: CompareReport, opts: Omit<CompareFlags, "metric" | "target" | "force" | "noiseProfile">): number {
+export function emitReport(report: CompareReport, opts: Omit<CompareFlags, "metric" | "target" | "force" | "noiseProfile" | "maxOtherBusy">): number {
   const threshold = opts.failOnRegression;
   const gate = threshold === undefined ? undefined : { thresholdPercent: threshold, pass: !report.comparisons.some((c) => failsGate(c, threshold)) };
   if (opts.json) console.log(JSON.stringify({ ...report, ...(gate ? { gate } : {}) }, null, 2));
@@ -90,6 +91,7 @@ export function registerCompare(program: Command): void {
     .option("--force", "give verdicts on results recorded under emulation (QEMU TCG)")
     .option("--noise-profile <file>", "the host's between-session noise from ringpoll calibrate (default: $RINGPOLL_NOISE_PROFILE or ~/.config/ringpoll/noise-profile.json when it exists)")
     .option("--no-noise-profile", "use no noise profile: one session per side gets no verdict")
+    .option("--max-other-busy <percent>", "pairing by round: leave out rounds during which other work used more than this share of the host (recorded by matrix --interleave)", percent("--max-other-busy", false))
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .action((files: string[], opts: CompareFlags, cmd: Command) => {
       try {
@@ -99,7 +101,7 @@ export function registerCompare(program: Command): void {
         const after = dash >= 0 ? raw.length - dash - 1 : -1;
         const profilePath = opts.noiseProfile === false ? null : (opts.noiseProfile ?? defaultProfilePath());
         const profile = profilePath === null ? null : loadProfile(profilePath, typeof opts.noiseProfile === "string");
-        const options = { metrics: opts.metric, targetPercent: opts.target, force: opts.force === true, profile };
+        const options = { metrics: opts.metric, targetPercent: opts.target, force: opts.force === true, profile, maxOtherBusy: opts.maxOtherBusy === undefined ? undefined : opts.maxOtherBusy / 100 };
         let report: CompareReport;
         if (after >= 0) {
           const [left, right] = [files.slice(0, files.length - after), files.slice(files.length - after)];

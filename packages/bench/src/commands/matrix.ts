@@ -1,5 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import { InvalidArgumentError, type Command } from "commander";
+import { percent } from "../cli-args.js";
 import { hasOption, parseSysctl, type JobKind } from "../matrix/job.js";
 import { KernelNotFoundError, local, parseKernelSpec } from "../matrix/kernels.js";
 import { runMatrix, type MatrixOptions } from "../matrix/runner.js";
@@ -20,6 +21,7 @@ interface MatrixFlags {
   rounds: number;
   injectPercent?: string;
   force?: boolean;
+  maxOtherBusy: number;
 }
 
 function integer(flag: string, min: number, max: number) {
@@ -92,6 +94,7 @@ export function registerMatrix(program: Command): void {
     .option("--rounds <n>", "with --interleave: rounds (one run per guest each)", integer("--rounds", 2, 1000), 6)
     .option("--inject-percent <[kernel=]percent>", "with --interleave: extra per-packet work on one side, e.g. 7.0=5 (a bare percent: the last --kernel); validates the comparison")
     .option("--force", "with --interleave: give verdicts on emulated (QEMU TCG) results")
+    .option("--max-other-busy <percent>", "with --interleave: the comparison leaves out rounds during which other work used more than this share of the host (the files keep them; compare --max-other-busy does the same)", percent("--max-other-busy", false), 50)
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
     .action(async (command: string[], flags: MatrixFlags, cmd: Command) => {
       const usage = (msg: string): never => {
@@ -111,8 +114,8 @@ export function registerMatrix(program: Command): void {
         if (flags.kernel.length < 2) usage("--interleave compares kernels: give at least two --kernel");
         if (hasOption(command, "--inject-percent")) usage("with --interleave give --inject-percent to matrix (one side), not to bench");
       } else {
-        for (const f of ["rounds", "injectPercent", "force"] as const) {
-          if (cmd.getOptionValueSource(f) === "cli") usage(`--${f === "injectPercent" ? "inject-percent" : f} needs --interleave`);
+        for (const [f, flag] of [["rounds", "--rounds"], ["injectPercent", "--inject-percent"], ["force", "--force"], ["maxOtherBusy", "--max-other-busy"]] as const) {
+          if (cmd.getOptionValueSource(f) === "cli") usage(`${flag} needs --interleave`);
         }
       }
       const out = flags.out ?? `results/matrix-${stamp()}`;
@@ -123,6 +126,7 @@ export function registerMatrix(program: Command): void {
         rounds: flags.rounds,
         inject: flags.injectPercent === undefined ? null : injectSide(flags.injectPercent, flags.kernel, usage),
         force: flags.force === true,
+        maxOtherBusy: flags.maxOtherBusy / 100,
         accel: flags.accel,
         cpus: flags.cpus,
         memoryMiB: flags.memory ?? (kind === "vitest" ? 2048 : 1024),

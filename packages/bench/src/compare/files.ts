@@ -19,6 +19,12 @@ export interface CompareOptions {
   profile?: LoadedProfile | null;
   alpha?: number;
   power?: number;
+  /**
+   * Leave out the rounds of an interleaved session during which work other than the bench used more
+   * than this fraction of the host (extra.hostOtherBusy, recorded by matrix --interleave), on both
+   * sides. The load is measured, not the result, so what is left stays a fair pairing.
+   */
+  maxOtherBusy?: number;
 }
 
 export interface FileSide extends SideStats {
@@ -98,12 +104,12 @@ function keyed(files: readonly LoadedFile[]): Map<string, KeyedSide> {
 }
 
 /** Values of one metric grouped by session, and the runs that have none. */
-function sessionValues(side: KeyedSide, metric: MetricName, name: string): { sessions: SessionValues[]; problems: string[] } {
+function sessionValues(side: KeyedSide, metric: MetricName, name: string, maxOtherBusy?: number): { sessions: SessionValues[]; problems: string[] } {
   const byId = new Map<string, SessionValues>();
   const problems: string[] = [];
   for (const { file, result } of side.entries) {
     const s = sessionOf(file);
-    const entry = byId.get(s.id) ?? { ...s, values: [], rounds: [] };
+    const entry = byId.get(s.id) ?? { ...s, values: [], rounds: [], busyRounds: new Set<number>() };
     byId.set(s.id, entry);
     const where = side.entries.length > 1 ? `${name} ${file.path}` : name;
     result.runs.forEach((run, i) => {
@@ -112,8 +118,11 @@ function sessionValues(side: KeyedSide, metric: MetricName, name: string): { ses
         problems.push(`${where} run ${i}: ${v}`);
         return;
       }
+      const round = typeof run.round === "number" && Number.isFinite(run.round) ? run.round : null;
       entry.values.push(v);
-      entry.rounds.push(typeof run.round === "number" && Number.isFinite(run.round) ? run.round : null);
+      entry.rounds.push(round);
+      const other = (run.extra as { hostOtherBusy?: unknown } | undefined)?.hostOtherBusy;
+      if (maxOtherBusy !== undefined && round !== null && typeof other === "number" && other > maxOtherBusy) entry.busyRounds!.add(round);
     });
   }
   return { sessions: [...byId.values()], problems };
@@ -127,6 +136,23 @@ function sideLabel(files: readonly LoadedFile[]): { file: string; files: string[
 function commonKernel(files: readonly LoadedFile[]): string | null {
   const ks = new Set(files.map(kernelOf));
   return ks.size === 1 ? [...ks][0] : null;
+}
+
+/**
+ * Takes the rounds either side marked busy out of both sides of one interleaved session; returns a
+ * note on what was left out, or null when nothing was (or the sides cannot be paired by round).
+ */
+function leaveOutBusyRounds(base: SessionValues[], head: SessionValues[], maxOtherBusy: number): string | null {
+  if (!pairsOf(base, head)) return null;
+  const shared = new Set(base[0]!.rounds.filter((r) => r !== null && head[0]!.rounds.includes(r)));
+  const busy = new Set([...base[0]!.busyRounds!, ...head[0]!.busyRounds!].filter((r) => shared.has(r)));
+  if (busy.size === 0) return null;
+  for (const s of [base[0]!, head[0]!]) {
+    const keep = s.rounds.map((r) => r === null || !busy.has(r));
+    s.values = s.values.filter((_, i) => keep[i]);
+    s.rounds = s.rounds.filter((_, i) => keep[i]);
+  }
+  return `${busy.size} of ${shared.size} rounds left out: other work used more than ${Math.round(maxOtherBusy * 100)} % of the host during them (--max-other-busy)`;
 }
 
 /** Compares the files of one side (base) with those of the other (head). */
@@ -153,8 +179,8 @@ export function compareSides(baseFiles: readonly LoadedFile[], headFiles: readon
     const h = headResults.get(key)!;
     const metrics = [...new Set(opts.metrics.map((m) => (m === "headline" ? headlineMetric(b.result.scenario) : m)))];
     for (const metric of metrics) {
-      const bv = sessionValues(b, metric, "base");
-      const hv = sessionValues(h, metric, "head");
+      const bv = sessionValues(b, metric, "base", opts.maxOtherBusy);
+      const hv = sessionValues(h, metric, "head", opts.maxOtherBusy);
       const flat = (s: SessionValues[]) => s.flatMap((x) => x.values);
       const problems = [...bv.problems, ...hv.problems];
       const better = higherIsBetter(metric);
@@ -163,6 +189,8 @@ export function compareSides(baseFiles: readonly LoadedFile[], headFiles: readon
       let withheld = false;
       let badInput = false;
       const cNotes: string[] = [];
+      const busyNote = opts.maxOtherBusy === undefined || problems.length ? null : leaveOutBusyRounds(bv.sessions, hv.sessions, opts.maxOtherBusy);
+      if (busyNote) cNotes.push(busyNote);
       if (problems.length) {
         s = noVerdict(flat(bv.sessions), flat(hv.sessions), `unusable runs: ${problems.join("; ")}`);
         badInput = true;

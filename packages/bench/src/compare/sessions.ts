@@ -22,6 +22,8 @@ export interface SessionValues {
   interleaved: boolean;
   values: number[];
   rounds: (number | null)[];
+  /** rounds during which other work used more of the host than CompareOptions.maxOtherBusy allows */
+  busyRounds?: Set<number>;
 }
 
 export interface SessionFigures {

@@ -176,7 +176,7 @@ export async function runInterleaved(p: Prepared, o: MatrixOptions, io: MatrixIo
   if (accel === "tcg") io.print(EMULATED_LABEL);
   if (sides.every((s) => s.file !== null) && sides.length > 1) {
     io.print("");
-    emitReport(pairedReport(sides, files as string[], { force: o.force, targetPercent: 1.5 }), {});
+    emitReport(pairedReport(sides, files as string[], { force: o.force, targetPercent: 1.5, maxOtherBusy: o.maxOtherBusy }), {});
   }
   return failure === null ? 0 : 1;
 }

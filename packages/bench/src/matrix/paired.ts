@@ -23,7 +23,7 @@ function forMatching(path: string, file: ResultFile, metric: MetricName, dropped
   return { path, data: { ...file, results } };
 }
 
-export function pairedReport(sides: readonly Side[], files: readonly string[], opts: { force: boolean; targetPercent: number }): CompareReport {
+export function pairedReport(sides: readonly Side[], files: readonly string[], opts: { force: boolean; targetPercent: number; maxOtherBusy?: number }): CompareReport {
   const [base, ...heads] = sides;
   const comparisons: CompareReport["comparisons"] = [];
   const notes = new Set<string>();
@@ -34,7 +34,7 @@ export function pairedReport(sides: readonly Side[], files: readonly string[], o
       const dropped: string[] = [];
       const b = forMatching(files[0]!, base!.file!, metric, dropped);
       const h = forMatching(files[j + 1]!, head.file!, metric, dropped);
-      const r = compareSides([b], [h], { metrics: [metric], targetPercent: opts.targetPercent, force: opts.force });
+      const r = compareSides([b], [h], { metrics: [metric], targetPercent: opts.targetPercent, force: opts.force, maxOtherBusy: opts.maxOtherBusy });
       const left = dropped.length ? [`left out of the pairs (no value): ${dropped.join("; ")}`] : [];
       comparisons.push(...r.comparisons.map((c) => ({ ...c, notes: [...injected, ...left, ...c.notes] })));
       for (const n of r.notes) notes.add(n);

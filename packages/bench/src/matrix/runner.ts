@@ -23,6 +23,8 @@ export interface MatrixOptions {
   inject: { kernel: number; percent: number } | null;
   /** verdicts on emulated (TCG) results */
   force: boolean;
+  /** --max-other-busy as a fraction: rounds busier with other work are left out of the comparison */
+  maxOtherBusy: number;
   accel: AccelChoice;
   cpus: number;
   memoryMiB: number;

@@ -1,5 +1,8 @@
 // matrix --interleave without booting: the round order, CPU pinning plan, the per-round result
 // merge, the host-load arithmetic, the paired comparison of the sides, and bad input.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cpuJiffies, loadBetween } from "../../dist/matrix/host-load.js";
 import { addRound, hostCpuSets, roundOrder, type Side } from "../../dist/matrix/interleave.js";
@@ -17,17 +20,21 @@ function side(release: string, injectPercent = 0): Side {
   return { kernel: kernel(release), injectPercent, hostCpus: null, file: null, rounds: [] };
 }
 
-/** A session of `n` rounds: base pps around 100k, head `effect` lower, both sharing a per-round host factor. */
-function session(n: number, effect: number, seed: number, emulated = false): [Side, Side] {
+/**
+ * A session of `n` rounds: base pps around 100k, head `effect` lower, both sharing a per-round host
+ * factor. Every `busyEvery`-th round other work takes 90 % of the host and each side gets a 50 % swing of its own.
+ */
+function session(n: number, effect: number, seed: number, emulated = false, busyEvery = 0): [Side, Side] {
   const z = normals(seed);
   const a = side("6.19.14", 0);
   const b = side("7.0.13", 5);
   for (let round = 0; round < n; round++) {
     const host = Math.exp(0.2 * z()); // shared: 20 % swings round to round
+    const busy = busyEvery > 0 && round % busyEvery === 0;
     for (const [s, centre, inject] of [[a, 100_000, 0], [b, 100_000 * (1 - effect), 5]] as const) {
-      const v = centre * host * Math.exp(0.005 * z());
+      const v = centre * host * Math.exp((busy ? 0.5 : 0.005) * z());
       const r = result("epoll", [v], { params: { flows: 8, size: 64, injectPercent: inject } });
-      addRound(s, resultFile(s.kernel.release, [r]), { round, slot: round % 2, position: round * 2, seconds: 2, ...load });
+      addRound(s, resultFile(s.kernel.release, [r]), { round, slot: round % 2, position: round * 2, seconds: 2, ...load, ...(busy ? { otherBusy: 0.9, hostBusy: 1 } : {}) });
     }
   }
   // what the matrix stamps on both files before comparing
@@ -110,6 +117,36 @@ describe("matrix --interleave pieces", () => {
     expect(pps.notes.join(" ")).toMatch(/7\.0\.13 ran with 5 % injected/);
   });
 
+  it("--max-other-busy leaves the rounds other work took over out of both sides, and says how many", () => {
+    const [a, b] = session(40, 0.02, 7, false, 4);
+    const all = pairedReport([a, b], ["a.json", "b.json"], { force: false, targetPercent: 1.5 });
+    const quiet = pairedReport([a, b], ["a.json", "b.json"], { force: false, targetPercent: 1.5, maxOtherBusy: 0.5 });
+    const pps = (r: typeof all) => r.comparisons.find((c) => c.metric === "pps")!;
+    expect(pps(all)).toMatchObject({ pairs: 40, verdict: "no detectable difference" });
+    expect(pps(quiet)).toMatchObject({ pairs: 30, verdict: "slower" });
+    expect(pps(quiet).mde!).toBeLessThan(pps(all).mde! / 10);
+    expect(pps(quiet).notes).toContain("10 of 40 rounds left out: other work used more than 50 % of the host during them (--max-other-busy)");
+    expect(pps(all).notes.join(" ")).not.toMatch(/left out/);
+  });
+
+  it("compare --max-other-busy gives the same comparison from the files the matrix wrote", () => {
+    const [a, b] = session(40, 0.02, 7, false, 4);
+    const dir = mkdtempSync(join(tmpdir(), "ringpoll-busy-"));
+    try {
+      // as two kernels without injection: the params match as they are
+      const [pa, pb] = [a, b].map((s, i) => {
+        const path = join(dir, `${i}.json`);
+        writeFileSync(path, JSON.stringify({ ...s.file!, results: s.file!.results.map((r) => ({ ...r, params: { ...r.params, injectPercent: 0 } })) }));
+        return path;
+      });
+      const pps = (args: string[]) => JSON.parse(ringpoll(["compare", pa!, pb!, "--json", ...args]).stdout).comparisons[0];
+      expect(pps([])).toMatchObject({ pairs: 40 });
+      expect(pps(["--max-other-busy", "50"])).toMatchObject({ pairs: 30, verdict: "slower", notes: expect.arrayContaining([expect.stringMatching(/^10 of 40 rounds left out/)]) });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("under emulation the verdict is withheld unless forced", () => {
     const [a, b] = session(6, 0.05, 4, true);
     const held = pairedReport([a, b], ["a.json", "b.json"], { force: false, targetPercent: 1.5 });
@@ -127,6 +164,8 @@ describe("ringpoll matrix --interleave bad input", () => {
     ["not a bench command", ["--interleave", "--kernel", "6.19", "--kernel", "7.0", "--", "probe"], /--interleave runs a bench subcommand/],
     ["--rounds 1", ["--interleave", "--rounds", "1", "--kernel", "6.19", "--kernel", "7.0", "--", "bench"], /Expected an integer between 2 and 1000 for --rounds but received 1/],
     ["--inject-percent without --interleave", ["--inject-percent", "5", "--kernel", "7.0", "--", "bench"], /--inject-percent needs --interleave/],
+    ["--max-other-busy without --interleave", ["--max-other-busy", "30", "--kernel", "7.0", "--", "bench"], /--max-other-busy needs --interleave/],
+    ["--max-other-busy 0", ["--interleave", "--max-other-busy", "0", "--kernel", "6.19", "--kernel", "7.0", "--", "bench"], /Expected a positive percentage below 100 for --max-other-busy but received 0/],
     ["--inject-percent for a kernel not given", ["--interleave", "--inject-percent", "6.1=5", "--kernel", "6.19", "--kernel", "7.0", "--", "bench"], /Expected one of the --kernel values \(6\.19, 7\.0\) before = in --inject-percent but received "6\.1"/],
     ["--inject-percent -3", ["--interleave", "--inject-percent=-3", "--kernel", "6.19", "--kernel", "7.0", "--", "bench"], /Expected a percentage above 0 and up to 1000 for --inject-percent but received "-3"/],
     ["--inject-percent given to bench", ["--interleave", "--kernel", "6.19", "--kernel", "7.0", "--", "bench", "pps", "--inject-percent", "5"], /give --inject-percent to matrix \(one side\), not to bench/],
