@@ -41,6 +41,7 @@ export async function runJsCostGoals(p: PpsParams, rates: number[], runs: number
     goal("js-epoll / native epoll", ratio("js-epoll", "epoll"), ratio("js-epoll", "epoll") <= 1.25, "≤ 1.25");
     goal("dgram / js-uring", ratio("dgram", "js-uring"), ratio("dgram", "js-uring") >= 2, "≥ 2");
     goal("dgram / js-epoll", ratio("dgram", "js-epoll"), ratio("dgram", "js-epoll") >= 2, "≥ 2");
+    console.log(`  ${"ceiling of the ≥ 2 goal".padEnd(34)} ${ceilingLine(ratio("dgram", "uring"), ratio("dgram", "epoll"))}`);
     console.log(`  ${"js-uring-coalesce / js-uring".padEnd(34)} ${ratio("js-uring-coalesce", "js-uring").toFixed(3)} (coalescing ${JSON.stringify(JS_URING_COALESCE)}; informational)`);
     for (const r of RECEIVERS) {
       const ws = windows.get(k(r))!;
@@ -50,6 +51,17 @@ export async function runJsCostGoals(p: PpsParams, rates: number[], runs: number
     }
   }
   await printCoalesceLatency();
+}
+
+/**
+ * The "≥ 2× cheaper than dgram" goal measured against what the native loops themselves reach in
+ * the same run: a JS receiver with the default latency (no coalescing) costs at least the native
+ * loop that waits the same way, so dgram / native is its ceiling.
+ */
+function ceilingLine(uring: number, epoll: number): string {
+  const best = Math.max(uring, epoll);
+  const verdict = best >= 2 ? "reachable" : `out of reach with the default latency: native itself is only ${best.toFixed(2)}× cheaper than dgram here`;
+  return `dgram / native uring ${uring.toFixed(3)}, dgram / native epoll ${epoll.toFixed(3)} (${verdict})`;
 }
 
 /** What coalescing adds to latency: send-to-callback of single datagrams, without and with it. */
