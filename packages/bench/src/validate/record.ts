@@ -3,7 +3,7 @@
 // re-fitted after every session so its effect on CPU per packet converges on the one asked for
 // (bench/ab/inject-effect.ts). Everything is written as it comes: a cut-short collection still leaves
 // every finished session on disk.
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { EffectFit, type EffectStep } from "../ab/inject-effect.js";
@@ -26,6 +26,17 @@ export interface RecordOptions {
   out: string;
   /** calibration.json of an earlier collection: its batches start the fit */
   seedFit?: string;
+  /** add to the sessions already in `out` (numbering goes on; the fit starts from its calibration.json) */
+  resume?: boolean;
+}
+
+/** Session files already in a collection's sessions/ folder. */
+export function sessionFiles(dir: string): string[] {
+  try {
+    return readdirSync(dir).filter((n) => /^\d+\.json$/.test(n)).sort();
+  } catch {
+    return [];
+  }
 }
 
 /** Values of A and of the injected side in the rounds where both have CPU per packet. */
@@ -60,12 +71,18 @@ export async function record(base: PpsBase, o: RecordOptions): Promise<void> {
   const start = performance.now();
   const elapsed = () => (performance.now() - start) / 1000;
   const dir = join(o.out, "sessions");
+  const earlier = sessionFiles(dir);
+  // sessions of another collection left in the folder would be analysed with this one's
+  if (earlier.length && !o.resume) throw new BadInput(`${dir} holds ${earlier.length} sessions already: give --resume to add to them, or another --out`);
   mkdirSync(dir, { recursive: true });
-  let nominal = await calibrateInject(base, o.receiver, 1, o.baseNs);
+  const first = earlier.length ? Number(earlier[earlier.length - 1]!.slice(0, -5)) + 1 : 0;
+  const previous = join(o.out, "calibration.json");
+  const resumed = o.resume && existsSync(previous) ? (JSON.parse(readFileSync(previous, "utf8")) as { nominalNsPerPercent?: unknown }) : null;
+  let nominal = typeof resumed?.nominalNsPerPercent === "number" ? resumed.nominalNsPerPercent : await calibrateInject(base, o.receiver, 1, o.baseNs);
   // a window without packets or CPU time gives no guess: fall back to 10 ns per percent
   if (!(nominal > 0)) nominal = 10;
   const fit = new EffectFit(nominal);
-  if (o.seedFit) for (const step of seedSteps(o.seedFit)) fit.addStep(step);
+  for (const seed of [o.seedFit, resumed ? previous : undefined]) if (seed) for (const step of seedSteps(seed)) fit.addStep(step);
   const env = () => captureEnv({ sender: base.cpuSender, receiver: base.cpuReceiver }, base.senders + 1);
   let perSession = 0;
   for (let i = 0; i < o.sessions; i++) {
@@ -82,12 +99,12 @@ export async function record(base: PpsBase, o: RecordOptions): Promise<void> {
     const t0 = elapsed();
     const file = await recordSession(base, { receiver: o.receiver, sides, baseNs: o.baseNs, rounds: o.rounds, budgetSeconds: Infinity, env });
     perSession = elapsed() - t0;
-    writeFileSync(join(dir, `${String(i).padStart(3, "0")}.json`), JSON.stringify(file) + "\n");
+    writeFileSync(join(dir, `${String(first + i).padStart(3, "0")}.json`), JSON.stringify(file) + "\n");
     const a = file.results[0].runs;
     o.inject.forEach((_, j) => fit.add(sides[2 + j].injectNs, ...paired(a, file.results[2 + j].runs), true));
     const next = Object.fromEntries(o.inject.map((p) => [p, fit.nsFor(p)]));
     writeFileSync(join(o.out, "calibration.json"), JSON.stringify({ nominalNsPerPercent: nominal, slope: fit.slope, next, steps: fit.steps }, null, 2) + "\n");
     const fitted = o.inject.map((p) => `+${p} %: ${next[p].toFixed(0)} ns next`).join(", ");
-    console.error(`validate:stats: session ${i + 1}/${o.sessions}: ${a.length} rounds in ${perSession.toFixed(0)} s (${elapsed().toFixed(0)} s in all); ${fitted}`);
+    console.error(`validate:stats: session ${i + 1}/${o.sessions}${first ? ` (${first + i + 1} in the collection)` : ""}: ${a.length} rounds in ${perSession.toFixed(0)} s (${elapsed().toFixed(0)} s in all); ${fitted}`);
   }
 }

@@ -30,6 +30,7 @@ const program = new Command("validate:stats")
   .option("--budget <seconds>", "stop starting sessions after this long", positive("--budget", 86400), 5400)
   .option("--out <dir>", "where sessions/, calibration.json, summary.json and summary.md go", "results/validate-stats")
   .option("--seed-fit <file>", "calibration.json of an earlier collection: its measurements start the fit of the injected work")
+  .option("--resume", "add --sessions more sessions to those already in --out (a collection recorded over several sittings); the injection fit goes on from its calibration.json")
   .option("--from <dir>", "re-analyse the sessions saved in an earlier --out directory instead of measuring")
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2))
   .parse();
@@ -47,6 +48,7 @@ interface Flags {
   budget: number;
   out: string;
   seedFit?: string;
+  resume?: boolean;
   from?: string;
 }
 const opts = program.opts<Flags>();
@@ -87,6 +89,10 @@ if (!opts.from) {
     budgetSeconds: opts.budget,
     out: opts.out,
     seedFit: opts.seedFit,
+    resume: opts.resume === true,
+  }).catch((err: unknown) => {
+    if (err instanceof BadInput) fail(err.message);
+    throw err;
   });
 }
 

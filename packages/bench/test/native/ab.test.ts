@@ -1,6 +1,6 @@
 // `ringpoll ab` end to end on loopback with the native bench engine: rounds interleave, the
 // comparison comes out in the compare JSON shape, and the result file holds both sides' runs.
-import { readFileSync, mkdtempSync } from "node:fs";
+import { readdirSync, readFileSync, mkdtempSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -75,5 +75,17 @@ describe("validate:stats", () => {
     const again = spawnSync(process.execPath, [script, "--from", join(dir, "v"), "--out", join(dir, "w")], { encoding: "utf8", timeout: 60_000 });
     expect(again.status, again.stderr).toBe(0);
     expect(again.stdout).toMatch(/3 sessions of 3 rounds/);
+    // the same --out again: refused, the collection is left as it was
+    const reused = spawnSync(process.execPath, [script, ...args], { encoding: "utf8", timeout: 60_000 });
+    expect(reused.status).toBe(2);
+    expect(reused.stderr).toMatch(/^validate:stats: \S+sessions holds 3 sessions already: give --resume to add to them, or another --out$/m);
+    // --resume adds sessions after them, the fit going on from calibration.json; the analysis takes all
+    const steps = JSON.parse(readFileSync(join(dir, "v", "calibration.json"), "utf8")).steps.length;
+    const more = spawnSync(process.execPath, [script, ...args.slice(2), "--sessions", "2", "--resume"], { encoding: "utf8", timeout: 120_000 });
+    expect(more.status, more.stderr).toBe(0);
+    expect(more.stderr).toMatch(/session 2\/2 \(5 in the collection\)/);
+    expect(readdirSync(join(dir, "v", "sessions"))).toEqual(["000.json", "001.json", "002.json", "003.json", "004.json"]);
+    expect(JSON.parse(readFileSync(join(dir, "v", "calibration.json"), "utf8")).steps.length).toBe(steps + 2);
+    expect(more.stdout).toMatch(/5 sessions of /);
   });
 });
