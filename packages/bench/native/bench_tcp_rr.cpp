@@ -45,10 +45,7 @@ TcpRrResult RunEpollClient(const TcpRrConfig& cfg, Failure& failure) {
   const size_t size = static_cast<size_t>(cfg.size);
   std::vector<char> buf(std::max<size_t>(size, 65536));
   int ep = epoll_create1(EPOLL_CLOEXEC);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(cfg.port));
-  inet_pton(AF_INET, cfg.host.c_str(), &sa.sin_addr);
+  const sockaddr_in sa = ServerAddress(cfg);
   RrRun run(cfg, NowNs());
   uint64_t opened = 0;
   for (size_t i = 0; i < conns.size() && !failure.Failed(); i++) {
@@ -104,7 +101,8 @@ TcpRrResult RunTcpRrClient(const TcpRrConfig& cfg, Failure& failure) {
   if (cfg.nice != 0 && setpriority(PRIO_PROCESS, static_cast<id_t>(tid), cfg.nice) < 0) {
     failure.Record(errno, "setpriority");
   } else {
-    out = cfg.epoll || cfg.churn ? RunEpollClient(cfg, failure) : RunTcpRrUringClient(cfg, failure);
+    if (cfg.epoll || (cfg.churn && !ChurnUringSupported())) out = RunEpollClient(cfg, failure);
+    else out = cfg.churn ? RunTcpChurnUringClient(cfg, failure) : RunTcpRrUringClient(cfg, failure);
   }
   if (cfg.nice != 0) setpriority(PRIO_PROCESS, static_cast<id_t>(tid), oldNice);
   pthread_setaffinity_np(pthread_self(), sizeof old, &old);

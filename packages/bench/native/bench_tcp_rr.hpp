@@ -3,7 +3,8 @@
 // transactions, measures each one's latency and checks every response byte. The io_uring client
 // (the default) sends a wake-up's requests and re-arms its receives in one io_uring_enter, so it
 // costs less per transaction than the servers it measures; the epoll client does a recv and a
-// send per transaction, and is the one churn uses.
+// send per transaction. Churn has its own io_uring client (bench_tcp_churn_uring.cpp); the epoll
+// client churns too.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -24,7 +25,7 @@ struct TcpRrConfig {
   // Connection churn: every transaction on a new connection (connect, one request, close); the
   // latency then counts from connect().
   bool churn = false;
-  bool epoll = false;  // the epoll client (churn always uses it)
+  bool epoll = false;  // the epoll client
   bool spin = false;   // the io_uring client polls its ring instead of sleeping in it
   bool multishot = true;  // false: the io_uring client uses plain recv as where the kernel lacks multishot
   // A process whose CPU time (all threads) the client reads at the window's edges; 0: none.
@@ -51,11 +52,15 @@ struct TcpRrResult {
   int64_t serverWaitNs = -1;
   int64_t clientCpuNs = 0;
   uint64_t passes = 0;  // io_uring: wake-ups (or spins) that reaped completions, whole run
-  std::string client;  // "io_uring multishot", "io_uring recv" or "epoll"
+  std::string client;  // "io_uring multishot", "io_uring recv", "io_uring churn" or "epoll"
 };
 
 TcpRrResult RunTcpRrClient(const TcpRrConfig& cfg, Failure& failure);
 TcpRrResult RunTcpRrUringClient(const TcpRrConfig& cfg, Failure& failure);
+// Churn on io_uring: a blocking connect, then the request, the response's receive and the close
+// through the ring. Needs IORING_FEAT_CQE_SKIP (5.17): ChurnUringSupported().
+TcpRrResult RunTcpChurnUringClient(const TcpRrConfig& cfg, Failure& failure);
+bool ChurnUringSupported();
 
 // The ceiling of the tcp-rr table: an echo server in C++ on io_uring (multishot accept, multishot
 // recv from a provided buffer ring, each reply sent from the buffer it arrived in). Serves

@@ -28,6 +28,21 @@ double Percentile(std::vector<uint32_t>& v, double p) {
 
 uint64_t NowNs() { return static_cast<uint64_t>(MonotonicNs()); }
 
+sockaddr_in ServerAddress(const TcpRrConfig& cfg) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(static_cast<uint16_t>(cfg.port));
+  inet_pton(AF_INET, cfg.host.c_str(), &sa.sin_addr);
+  return sa;
+}
+
+bool InitClientRing(io_uring* ring, unsigned entries, Failure& failure) {
+  unsigned flags = 0;
+  int r = InitRing(ring, std::min(PowerOfTwoAtLeast(entries), 32768u), 0, &flags);
+  if (r < 0) failure.Record(-r, "io_uring_setup");
+  return r == 0;
+}
+
 int ConnectTcp(const sockaddr_in& to, uint64_t serial, Failure& failure) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {
@@ -138,6 +153,19 @@ TcpRrResult RrRun::Finish(TcpRrResult out) {
     out.p999Us = Percentile(latencies_, 0.999);
   }
   return out;
+}
+
+bool EnterAndTick(io_uring* ring, bool spin, RrRun& run, uint64_t* now, Failure& failure) {
+  io_uring_cqe* cqe = nullptr;
+  __kernel_timespec ts{0, 100'000'000};  // the phases move on at least every 100 ms
+  // Spinning, the client never sleeps, so a server's send never has to wake it.
+  int r = spin ? io_uring_submit_and_get_events(ring) : io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, nullptr);
+  if (r < 0 && r != -ETIME && r != -EINTR) {
+    failure.Record(-r, "io_uring_enter");
+    return false;
+  }
+  *now = NowNs();
+  return run.Tick(*now, failure);
 }
 
 }  // namespace bench

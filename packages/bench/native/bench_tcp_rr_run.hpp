@@ -10,6 +10,7 @@
 
 #include "bench_cpu.hpp"
 #include "bench_tcp_rr.hpp"
+#include "bench_uring.hpp"
 
 namespace bench {
 
@@ -24,6 +25,13 @@ struct RrConn {
   bool waiting = false;  // a request is outstanding
   uint64_t sentAt = 0;
 };
+
+// The server's IPv4 address and port from the config.
+sockaddr_in ServerAddress(const TcpRrConfig& cfg);
+
+// An io_uring client's ring with `entries` SQEs (rounded up to a power of two, at most 32768);
+// false, with the failure recorded, when setup fails.
+bool InitClientRing(io_uring* ring, unsigned entries, Failure& failure);
 
 // A connected blocking TCP socket (TCP_NODELAY). On loopback the source address is drawn from
 // 127.0.0.2–201 by `serial`, so churn's TIME_WAIT sockets never use up the ports. Returns the fd or -1.
@@ -59,5 +67,10 @@ class RrRun {
   int64_t clientCpu_ = 0;
   std::vector<uint32_t> latencies_;
 };
+
+// One wake-up of an io_uring client: submits what is queued and waits up to 100 ms for a completion
+// (spinning: does not wait), then moves the run through its phases at *now. False when the run is
+// over or failed.
+bool EnterAndTick(io_uring* ring, bool spin, RrRun& run, uint64_t* now, Failure& failure);
 
 }  // namespace bench

@@ -22,12 +22,6 @@ namespace {
 constexpr unsigned kBufferSize = 16384;
 constexpr uint64_t kSend = 1ULL << 32;  // user_data: kSend | connection index, or the index (a receive)
 
-unsigned PowerOfTwoAtLeast(unsigned n) {
-  unsigned p = 1;
-  while (p < n) p <<= 1;
-  return p;
-}
-
 }  // namespace
 
 TcpRrResult RunTcpRrUringClient(const TcpRrConfig& cfg, Failure& failure) {
@@ -35,12 +29,7 @@ TcpRrResult RunTcpRrUringClient(const TcpRrConfig& cfg, Failure& failure) {
   const unsigned n = static_cast<unsigned>(cfg.connections);
   const unsigned size = static_cast<unsigned>(cfg.size);
   io_uring ring;
-  unsigned flags = 0;
-  int r = InitRing(&ring, std::min(PowerOfTwoAtLeast(2 * n + 8), 32768u), 0, &flags);
-  if (r < 0) {
-    failure.Record(-r, "io_uring_setup");
-    return out;
-  }
+  if (!InitClientRing(&ring, 2 * n + 8, failure)) return out;
   // Enough buffers for every connection's response in pieces, twice over: a pass recycles what it used.
   const unsigned chunks = (size + kBufferSize - 1) / kBufferSize;
   auto bufs = std::make_unique<BufRing>();
@@ -49,10 +38,7 @@ TcpRrResult RunTcpRrUringClient(const TcpRrConfig& cfg, Failure& failure) {
   std::vector<std::unique_ptr<char[]>> own(n);  // plain recv: a buffer per connection
   std::vector<RrConn> conns(n);
   std::vector<uint32_t> queued;  // connections whose request goes out with the next enter
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(static_cast<uint16_t>(cfg.port));
-  inet_pton(AF_INET, cfg.host.c_str(), &sa.sin_addr);
+  const sockaddr_in sa = ServerAddress(cfg);
   auto run = std::make_unique<RrRun>(cfg, NowNs());
   unsigned inflight = 0;
   auto armRecv = [&](uint32_t i) {
@@ -87,16 +73,9 @@ TcpRrResult RunTcpRrUringClient(const TcpRrConfig& cfg, Failure& failure) {
     uint64_t sentAt = NowNs();
     for (uint32_t i : queued) conns[i].sentAt = sentAt;
     queued.clear();
-    io_uring_cqe* cqe = nullptr;
-    __kernel_timespec ts{0, 100'000'000};  // the phases move on at least every 100 ms
-    // Spinning, the client never sleeps, so a server's send never has to wake it.
-    r = cfg.spin ? io_uring_submit_and_get_events(&ring) : io_uring_submit_and_wait_timeout(&ring, &cqe, 1, &ts, nullptr);
-    if (r < 0 && r != -ETIME && r != -EINTR) {
-      failure.Record(-r, "io_uring_enter");
-      break;
-    }
-    uint64_t now = NowNs();
-    if (!run->Tick(now, failure)) break;
+    uint64_t now = 0;
+    if (!EnterAndTick(&ring, cfg.spin, *run, &now, failure)) break;
+    io_uring_cqe* cqe;
     unsigned head, seen = 0;
     io_uring_for_each_cqe(&ring, head, cqe) {
       seen++;

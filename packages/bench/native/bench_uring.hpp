@@ -12,6 +12,12 @@ namespace bench {
 // `extra` flags (e.g. IOPOLL) are always kept. Returns 0 or -errno; *used gets the flags set.
 int InitRing(io_uring* ring, unsigned entries, unsigned extra, unsigned* used);
 
+inline unsigned PowerOfTwoAtLeast(unsigned n) {
+  unsigned p = 1;
+  while (p < n) p <<= 1;
+  return p;
+}
+
 // The next free SQE, submitting what is queued when the SQ is full (null only if that failed).
 inline io_uring_sqe* NextSqe(io_uring* ring) {
   io_uring_sqe* sqe = io_uring_get_sqe(ring);

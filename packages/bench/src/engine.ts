@@ -99,7 +99,7 @@ export interface TcpRrOptions {
   cpu: number;
   /** every transaction on a new connection: connect, one request, close (latency from connect) */
   churn?: boolean;
-  /** the epoll client (a recv and a send per transaction) instead of io_uring; churn always uses it */
+  /** the epoll client (a recv and a send per transaction) instead of io_uring */
   epoll?: boolean;
   /** the io_uring client polls its ring instead of sleeping in it */
   spin?: boolean;

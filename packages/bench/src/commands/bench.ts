@@ -8,7 +8,7 @@ import { HTTP_SERVERS, type HttpServerName } from "../http/servers.js";
 import { straceMissing } from "../http/syscalls.js";
 import { formatHttpTable } from "../http/table.js";
 import { wrkMissing } from "../http/wrk.js";
-import { runTcpRr, TCP_RR_CLIENTS, type TcpRrClient } from "../tcp-rr/run.js";
+import { runTcpRr, TCP_CHURN_CLIENTS, TCP_RR_CLIENTS, type TcpChurnClient, type TcpRrClient } from "../tcp-rr/run.js";
 import { formatSlowReader, runSlowReader, slowReaderResults, type SlowReaderResult } from "../tcp-rr/slow-reader.js";
 import { TCP_RR_SERVERS, type TcpRrServerName } from "../tcp-rr/server.js";
 
@@ -332,6 +332,7 @@ interface TcpRrFlags extends Common {
   cpuClient: number[];
   cpuServer: number;
   client: TcpRrClient;
+  churnClient: TcpChurnClient;
   nice: number;
 }
 
@@ -342,7 +343,7 @@ async function tcpRr(opts: TcpRrFlags): Promise<void> {
   const cases = [...rr, ...churn];
   const bar = progressBar(opts.progress);
   const results = await runTcpRr(
-    { servers: opts.servers, cases, duration: opts.duration, warmup: opts.warmup, runs: opts.runs, cpuClient: opts.cpuClient[0] ?? -1, cpuServer: opts.cpuServer, host: "127.0.0.1", client: opts.client, nice: opts.nice },
+    { servers: opts.servers, cases, duration: opts.duration, warmup: opts.warmup, runs: opts.runs, cpuClient: opts.cpuClient[0] ?? -1, cpuServer: opts.cpuServer, host: "127.0.0.1", client: opts.client, churnClient: opts.churnClient, nice: opts.nice },
     bar.update,
   ).finally(() => bar.stop());
   const path = writeResults("tcp-rr", results, opts, { sender: opts.cpuClient, receiver: opts.cpuServer }, 1);
@@ -438,9 +439,15 @@ export function registerBench(program: Command, dispatch: BenchDispatch = guarde
     .option("--size <list>", "request and response bytes, comma-separated", sizes("--size"), [64, 4096])
     .option(
       "--client <loop>",
-      "the client's loop in rr mode: io_uring (one enter per wake-up sends and receives for every connection), io_uring-spin (the same, never sleeping: the server never wakes it; the client CPU is then always busy), epoll (a recv and a send per transaction); churn uses epoll",
+      "the client's loop in rr mode: io_uring (one enter per wake-up sends and receives for every connection), io_uring-spin (the same, never sleeping: the server never wakes it; the client CPU is then always busy), epoll (a recv and a send per transaction)",
       oneOf("--client", TCP_RR_CLIENTS),
       "io_uring",
+    )
+    .option(
+      "--churn-client <loop>",
+      "the client's loop in churn mode: epoll (a blocking connect, then a send, a recv and a close per connection), io_uring (a blocking connect, then the send, the recv and the close through the ring; no epoll registration per connection)",
+      oneOf("--churn-client", TCP_CHURN_CLIENTS),
+      "epoll",
     )
     .option("--nice <n>", "nice value of the servers, the client thread and, with sched autogroup, this session's group for the run: -20 keeps other sessions' processes on a shared host from taking the CPUs (needs CAP_SYS_NICE; see srv wait)", integer("--nice", -20, 19), 0)
     .option("--cpu-client <cpu>", "CPU for the client thread", cpuList("--cpu-client"), DEFAULT_SENDER_CPU)

@@ -28,20 +28,24 @@ export interface TcpRrParams {
   cpuClient: number;
   cpuServer: number;
   host: string;
-  /** the client's loop in rr mode (churn always uses epoll) */
+  /** the client's loop in rr mode */
   client: TcpRrClient;
+  /** the client's loop in churn mode */
+  churnClient: TcpChurnClient;
   /** nice value of the servers and the client thread (0: unchanged) */
   nice: number;
 }
 
 export const TCP_RR_CLIENTS = ["io_uring", "io_uring-spin", "epoll"] as const;
 export type TcpRrClient = (typeof TCP_RR_CLIENTS)[number];
+export const TCP_CHURN_CLIENTS = ["epoll", "io_uring"] as const;
+export type TcpChurnClient = (typeof TCP_CHURN_CLIENTS)[number];
 
 const serverScript = fileURLToPath(new URL("./server.js", import.meta.url));
 
 export function caseParams(c: TcpRrCase, p: TcpRrParams): Record<string, number | string> {
   // mode/body keep the http table's layout (bench/http/table.ts)
-  return { mode: c.churn ? "churn" : "rr", connections: c.connections, body: c.size, duration: p.duration, client: c.churn ? "epoll" : p.client };
+  return { mode: c.churn ? "churn" : "rr", connections: c.connections, body: c.size, duration: p.duration, client: c.churn ? p.churnClient : p.client };
 }
 
 /**
@@ -85,8 +89,8 @@ export async function runTcpRr(p: TcpRrParams, progress: Progress): Promise<Scen
             seconds: p.duration,
             cpu: p.cpuClient,
             churn: c.churn,
-            epoll: p.client === "epoll",
-            spin: p.client === "io_uring-spin",
+            epoll: c.churn ? p.churnClient === "epoll" : p.client === "epoll",
+            spin: !c.churn && p.client === "io_uring-spin",
             nice: p.nice,
             serverPid: pid,
           });

@@ -27,6 +27,20 @@ describe("bench tcp-rr", () => {
     for (const res of file.results) expect(res.runs[0]!.packets).toBeGreaterThan(0);
   });
 
+  it("--churn-client io_uring churns through the ring client, and every server answers it", { timeout: 120_000 }, () => {
+    const out = join(tmp, "churn.json");
+    const args = ["bench", "tcp-rr", "--modes", "churn", "--churn-client", "io_uring", "--churn-connections", "4", "--size", "64", "--servers", "node,batch-io_uring", "--duration", "0.3", "--warmup", "0.1", "--runs", "1", "--cpu-client", "0", "--cpu-server", "1", "--out", out];
+    const r = spawnSync(process.execPath, [dist("cli.js"), ...args], { encoding: "utf8", timeout: 110_000, cwd: tmp });
+    expect(r.stderr).not.toMatch(/Error/);
+    expect(r.status).toBe(0);
+    const { data: file } = loadResultFile(out);
+    expect(file.results.map((x) => `${x.receiver} ${x.params.mode} ${x.params.client}`).sort()).toEqual(["batch-io_uring churn io_uring", "node churn io_uring"]);
+    for (const res of file.results) {
+      expect(res.runs[0]!.packets).toBeGreaterThan(0);
+      expect(res.runs[0]!.extra?.client).toBe("io_uring churn");
+    }
+  });
+
   it("slow-reader: every server's bytes arrive intact after the client stalled, with the RSS reported", { timeout: 120_000 }, () => {
     const out = join(tmp, "slow.json");
     const args = ["bench", "slow-reader", "--bytes", String(32 * 1024 * 1024), "--stall", "0.3", "--cpu-server", "1", "--out", out];
