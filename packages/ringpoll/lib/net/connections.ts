@@ -53,9 +53,14 @@ export abstract class Connections<C extends BaseConn> {
   /** True while a send is in flight (the backend's own notion). */
   protected abstract busy(c: C): boolean;
 
+  sendsPending(id: number): boolean {
+    const c = this.conn(id);
+    return this.busy(c) || c.sends.length > 0;
+  }
+
   shutdown(id: number): Error | null {
     const c = this.conn(id);
-    if (this.busy(c) || c.sends.length > 0) {
+    if (this.sendsPending(id)) {
       c.shutdownPending = true;
       return null;
     }

@@ -266,6 +266,11 @@ export class Server extends EventEmitter implements BackendEvents {
   /** Batch mode: send what is queued, shut the write side down, then close the connection. */
   endConnection(conn: number): void {
     const backend = this.#backendFor(conn);
+    // Nothing left to send (a churning client's end usually): no empty send through the ring first.
+    if (!backend.sendsPending(conn)) {
+      backend.shutdown(conn);
+      return this.#closeConnection(conn, null);
+    }
     backend.send(conn, EMPTY, (err) => {
       if (err === null && this.#open[conn]) backend.shutdown(conn);
       this.#closeConnection(conn, err);
