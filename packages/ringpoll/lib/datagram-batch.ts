@@ -14,9 +14,12 @@ export interface DatagramBatchOptions {
   count: number;
   /** Bytes per slot: a longer datagram is cut to this size and counted in `truncated`. */
   slotSize: number;
-  /** Memory for the slots (at least count × slotSize bytes); allocated when omitted. */
+  /**
+   * Memory for the slots (at least count × slotSize bytes); allocated when omitted, over a
+   * SharedArrayBuffer (which cannot be detached: Epoll's receive mode then looks it up once).
+   */
   buffer?: Uint8Array;
-  /** Length of each datagram (at least `count` entries); allocated when omitted. */
+  /** Length of each datagram (at least `count` entries); allocated (shared) when omitted. */
   lengths?: Uint32Array;
   /** Keep a source (recvmmsg) or destination (sendmmsg) IPv4 address per datagram. */
   addresses?: boolean;
@@ -44,19 +47,19 @@ export class DatagramBatch {
     this.count = validate.integer("options.count", options.count, 1, MAX_BATCH);
     this.slotSize = validate.integer("options.slotSize", options.slotSize, 1, validate.INT32_MAX);
     const bytes = this.count * this.slotSize;
-    if (options.buffer === undefined) this.buffer = new Uint8Array(bytes);
+    if (options.buffer === undefined) this.buffer = new Uint8Array(new SharedArrayBuffer(bytes));
     else if (!(options.buffer instanceof Uint8Array)) throw invalidArgType("options.buffer", "Buffer or Uint8Array", options.buffer);
     else if (options.buffer.byteLength < bytes) {
       throw invalidArgValue("options.buffer", `buffer of at least ${bytes} bytes (count × slotSize)`, options.buffer);
     } else this.buffer = options.buffer;
-    if (options.lengths === undefined) this.lengths = new Uint32Array(this.count);
+    if (options.lengths === undefined) this.lengths = new Uint32Array(new SharedArrayBuffer(4 * this.count));
     else if (!(options.lengths instanceof Uint32Array)) throw invalidArgType("options.lengths", "Uint32Array", options.lengths);
     else if (options.lengths.length < this.count) {
       throw invalidArgValue("options.lengths", `Uint32Array of at least ${this.count} entries (count)`, options.lengths);
     } else this.lengths = options.lengths;
     const addresses = options.addresses === undefined ? false : validate.boolean("options.addresses", options.addresses);
-    this.flags = new Uint32Array(this.count);
-    this.addresses = addresses ? new Uint32Array(2 * this.count) : null;
+    this.flags = new Uint32Array(new SharedArrayBuffer(4 * this.count));
+    this.addresses = addresses ? new Uint32Array(new SharedArrayBuffer(8 * this.count)) : null;
   }
 
   /**
@@ -70,6 +73,12 @@ export class DatagramBatch {
     spans("batch.lengths", this.lengths, this.count, "entries (count)");
     spans("batch.flags", this.flags, this.count, "entries (count)");
     if (this.addresses !== null) spans("batch.addresses", this.addresses, 2 * this.count, "entries (2 × count)");
+  }
+
+  /** @internal All its memory is over SharedArrayBuffers: never detached, never moved. */
+  get pinned(): boolean {
+    const shared = (a: Uint8Array | Uint32Array | null): boolean => a === null || a.buffer instanceof SharedArrayBuffer;
+    return shared(this.buffer) && shared(this.lengths) && shared(this.flags) && shared(this.addresses);
   }
 
   /** A view of datagram i (valid until the next recvmmsg overwrites its slot). */

@@ -1,5 +1,7 @@
 // Epoll: one epoll fd; events arrive in batches (typed arrays), one JS call per batch.
-import { abortError, closedError, errnoError, stateError } from "./errors.js";
+import { constants } from "node:os";
+import { DatagramBatch } from "./datagram-batch.js";
+import { abortError, closedError, errnoError, invalidArgType, stateError } from "./errors.js";
 import { native, type NativeEpoll } from "./native.js";
 import * as validate from "./validate.js";
 
@@ -35,15 +37,35 @@ export class EpollBatch {
     readonly events: Uint32Array,
     /** the 32-bit token given to add()/modify() for each event */
     readonly data: Uint32Array,
+    /**
+     * Receive mode (the `datagrams` option of start() or batches()): datagrams read from each
+     * event's fd, stored in the batch's slots in event order (event 0's first), or -errno when
+     * its recvmmsg failed. 0 for events whose fd was not read and outside receive mode.
+     */
+    readonly received: Int32Array,
   ) {}
 }
 
-export interface StartOptions {
+export interface ReceiveOptions {
+  /**
+   * Receive mode, for UDP sockets: before each batch is delivered, every ready fd (EPOLLIN or
+   * EPOLLERR) is read with recvmmsg into the next free slots of this batch, in the same native
+   * call as the epoll_wait — no JS-to-native call per socket. `batch.length` is the number of
+   * datagrams in all, `batch.truncated` how many were cut to slotSize (MSG_TRUNC in batch.flags),
+   * and `received[i]` of the EpollBatch how many came from event i. Each fd is read once per
+   * batch: one that filled the rest of the slots, or was not read because none was left, is
+   * still ready and comes again (level-triggered; with EPOLLET read it yourself with
+   * sys.recvmmsg). The slots are valid until the next batch.
+   */
+  datagrams?: DatagramBatch;
+}
+
+export interface StartOptions extends ReceiveOptions {
   /** Called if watching fails; without it the error is thrown as an uncaught exception. */
   onError?: (err: Error) => void;
 }
 
-export interface BatchesOptions {
+export interface BatchesOptions extends ReceiveOptions {
   /** Ends the iteration with an AbortError when aborted. */
   signal?: AbortSignal;
 }
@@ -77,6 +99,8 @@ export class Epoll implements AsyncIterable<EpollBatch>, Disposable {
   #native: NativeEpoll | null;
   readonly #events: Uint32Array;
   readonly #data: Uint32Array;
+  readonly #shared: Int32Array;
+  readonly #received: Int32Array;
   #consumer: Consumer = null;
 
   constructor(options: EpollOptions = {}) {
@@ -85,6 +109,9 @@ export class Epoll implements AsyncIterable<EpollBatch>, Disposable {
     // SharedArrayBuffers cannot be detached, so native code keeps raw pointers to them.
     this.#events = new Uint32Array(new SharedArrayBuffer(4 * this.maxEvents));
     this.#data = new Uint32Array(new SharedArrayBuffer(4 * this.maxEvents));
+    // Receive mode: received per event, then [datagrams, truncated, memory fault] of the batch.
+    this.#shared = new Int32Array(new SharedArrayBuffer(4 * (this.maxEvents + 3)));
+    this.#received = this.#shared.subarray(0, this.maxEvents);
     this.#native = new native.Epoll(this.maxEvents, this.#events, this.#data);
   }
 
@@ -148,30 +175,69 @@ export class Epoll implements AsyncIterable<EpollBatch>, Disposable {
     validate.integer("timeoutMs", timeoutMs, 0, validate.INT32_MAX, "non-negative integer");
     const ep = this.#open();
     if (this.#consumer === "iterator") throw stateError("Epoll is being iterated; wait() would overwrite its batch");
-    return this.#batch(ep.wait(timeoutMs));
+    const n = ep.wait(timeoutMs);
+    this.#received.fill(0, 0, n); // wait() does not receive
+    return this.#batch(n);
   }
 
   // Views are valid only until the callback returns / the next iteration, so one EpollBatch per
   // length can be reused: no allocation per batch on the hot path.
   readonly #batches: Array<EpollBatch | undefined> = [];
   #batch(n: number): EpollBatch {
-    return (this.#batches[n] ??= new EpollBatch(n, this.#events.subarray(0, n), this.#data.subarray(0, n)));
+    return (this.#batches[n] ??= new EpollBatch(n, this.#events.subarray(0, n), this.#data.subarray(0, n), this.#received.subarray(0, n)));
+  }
+
+  /** Turn receive mode on (into `datagrams`) or off before watching. */
+  #receiveInto(ep: NativeEpoll, value: unknown): DatagramBatch | null {
+    if (value === undefined) {
+      ep.receive(null);
+      return null;
+    }
+    if (!(value instanceof DatagramBatch)) throw invalidArgType("options.datagrams", "DatagramBatch", value);
+    value.checkMemory();
+    ep.receive(value.buffer, value.slotSize, value.count, value.lengths, value.flags, value.addresses, this.#shared, value.pinned);
+    return value;
+  }
+
+  /** After a receive-mode wake-up: the batch's totals, or the error that ends the watch. */
+  #takeReceived(batch: DatagramBatch): Error | null {
+    const at = this.maxEvents;
+    batch.length = this.#shared[at]!;
+    batch.truncated = this.#shared[at + 1]!;
+    if (this.#shared[at + 2] === 0) return null;
+    batch.length = 0;
+    try {
+      batch.checkMemory(); // says which array lost its memory (transferred away)
+    } catch (err) {
+      return err as Error;
+    }
+    return errnoError(constants.errno.EFAULT, "recvmmsg");
   }
 
   /** Deliver batches through the Node event loop: one call of `onBatch` per epoll_wait. */
   start(onBatch: (batch: EpollBatch) => void, options: StartOptions = {}): this {
     validate.func("onBatch", onBatch);
-    validate.options("options", options, ["onError"]);
+    validate.options("options", options, ["onError", "datagrams"]);
     const onError = options.onError === undefined ? undefined : validate.func<(e: Error) => void>("options.onError", options.onError);
     const ep = this.#open();
     if (this.#consumer === "iterator") throw stateError("Epoll is being iterated; it has one consumer at a time");
+    const datagrams = this.#receiveInto(ep, options.datagrams);
     this.#consumer = "callback";
-    ep.start((n) => {
-      if (n >= 0) return onBatch(this.#batch(n));
+    const fail = (err: Error): void => {
       this.#consumer = null;
-      const err = errnoError(-n, "epoll_wait");
       if (onError) onError(err);
       else throw err;
+    };
+    ep.start((n) => {
+      if (n >= 0 && datagrams !== null) {
+        const err = this.#takeReceived(datagrams);
+        if (err !== null) {
+          ep.stop();
+          return fail(err);
+        }
+      }
+      if (n >= 0) return onBatch(this.#batch(n));
+      fail(errnoError(-n, "epoll_wait"));
     });
     return this;
   }
@@ -215,10 +281,11 @@ export class Epoll implements AsyncIterable<EpollBatch>, Disposable {
 
   /** Batches as an async iterator; each batch's views are valid until the next iteration. */
   batches(options: BatchesOptions = {}): AsyncIterableIterator<EpollBatch> {
-    validate.options("options", options, ["signal"]);
+    validate.options("options", options, ["signal", "datagrams"]);
     const signal = validate.abortSignal("options.signal", options.signal);
     const ep = this.#open();
     if (this.#consumer !== null) throw stateError("Epoll already has a consumer (start() or another iterator)");
+    const datagrams = this.#receiveInto(ep, options.datagrams);
     this.#consumer = "iterator";
     let done = false;
     const finish = () => {
@@ -257,9 +324,10 @@ export class Epoll implements AsyncIterable<EpollBatch>, Disposable {
           ep.start((n) => {
             ep.stop();
             reject = null;
-            if (n >= 0) return resolve({ done: false, value: this.#batch(n) });
+            const err = n >= 0 && datagrams !== null ? this.#takeReceived(datagrams) : null;
+            if (n >= 0 && err === null) return resolve({ done: false, value: this.#batch(n) });
             finish();
-            rej(errnoError(-n, "epoll_wait"));
+            rej(err ?? errnoError(-n, "epoll_wait"));
           });
         });
       },

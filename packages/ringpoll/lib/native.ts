@@ -17,6 +17,8 @@ export interface NativeEpoll {
   setRef(ref: boolean): void;
   /** [JS calls, events, epoll_wait calls, empty wake-ups] */
   counters(out: Float64Array): void;
+  /** receive mode on (shared: received per event, then datagrams, truncated, memory fault) or off (null) */
+  receive(buffer: Uint8Array | null, slotSize?: number, count?: number, lengths?: Uint32Array, flags?: Uint32Array, addresses?: Uint32Array | null, shared?: Int32Array, pinned?: boolean): void;
 }
 
 export interface NativeFd {

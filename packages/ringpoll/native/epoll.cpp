@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "addon.hpp"
 #include "errors.hpp"
 
 void EpollState::Release() {
@@ -46,6 +47,7 @@ Napi::Function Epoll::Init(Napi::Env env) {
                          InstanceMethod<&Epoll::Close>("close"),
                          InstanceMethod<&Epoll::SetRef>("setRef"),
                          InstanceMethod<&Epoll::Counters>("counters"),
+                         InstanceMethod<&Epoll::Receive>("receive"),
                          InstanceAccessor<&Epoll::GetFd>("fd"),
                      });
 }
@@ -70,6 +72,7 @@ Epoll::Epoll(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Epoll>(info) {
   state_ = new EpollState();
   state_->owner = this;
   state_->fd = fd;
+  sysCounters_ = &Addon::Get(env).counters;
   napi_add_async_cleanup_hook(env, EpollState::OnCleanup, state_, &state_->hook);
 }
 
@@ -81,7 +84,8 @@ static void RequireOpen(Napi::Env env, EpollState* state) {
   if (state == nullptr) throw ErrnoError(env, EBADF, "epoll", "Epoll is closed");
 }
 
-// ctl(op, fd, events, data): EPOLL_CTL_ADD / MOD / DEL with a 32-bit user token.
+// ctl(op, fd, events, data): EPOLL_CTL_ADD / MOD / DEL with a 32-bit user token. The kernel keeps
+// the fd beside the token (upper half), for receive mode.
 Napi::Value Epoll::Ctl(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireOpen(env, state_);
@@ -89,7 +93,7 @@ Napi::Value Epoll::Ctl(const Napi::CallbackInfo& info) {
   int fd = info[1].As<Napi::Number>().Int32Value();
   epoll_event ev{};
   ev.events = info[2].As<Napi::Number>().Uint32Value();
-  ev.data.u64 = info[3].As<Napi::Number>().Uint32Value();
+  ev.data.u64 = (static_cast<uint64_t>(static_cast<uint32_t>(fd)) << 32) | info[3].As<Napi::Number>().Uint32Value();
   if (epoll_ctl(state_->fd, op, fd, &ev) < 0) throw ErrnoError(env, errno, "epoll_ctl");
   return env.Undefined();
 }
@@ -207,10 +211,93 @@ void Epoll::Dispatch(int status) {
       emptyWakes_++;
       return;
     }
+    if (n > 0 && receiving_) ReceiveReady(n);
   }
   calls_++;
   if (n > 0) eventsTotal_ += static_cast<uint64_t>(n);
   Napi::Function handler = onBatch_.Value();
   if (n < 0) StopWatching();  // an error ends the watch; lib/ reports it
   CallHandler(env, *asyncContext_, Value(), handler, n);
+}
+
+namespace {
+
+// The memory of a typed array held by `ref` and its length in elements; null when detached.
+template <typename T>
+T* HeldData(Napi::Env env, const Napi::Reference<Napi::Value>& ref, size_t* length) {
+  void* data = nullptr;
+  *length = 0;
+  if (ref.IsEmpty()) return nullptr;
+  napi_value v = ref.Value();
+  if (napi_get_typedarray_info(env, v, nullptr, length, &data, nullptr, nullptr) != napi_ok) return nullptr;
+  return *length > 0 ? static_cast<T*>(data) : nullptr;
+}
+
+}  // namespace
+
+// receive(buffer, slotSize, count, lengths, flags, addresses|null, shared: Int32Array(maxEvents + 3),
+// pinned) turns receive mode on (lib/ checked every argument); receive(null) turns it off.
+void Epoll::Receive(const Napi::CallbackInfo& info) {
+  if (info[0].IsNull()) {
+    receiving_.reset();
+    return;
+  }
+  auto r = std::make_unique<Receiving>();
+  r->buffer = Napi::Persistent(info[0]);
+  r->target.slot = info[1].As<Napi::Number>().Uint32Value();
+  r->target.count = info[2].As<Napi::Number>().Uint32Value();
+  r->lengths = Napi::Persistent(info[3]);
+  r->flags = Napi::Persistent(info[4]);
+  if (info[5].IsTypedArray()) r->addresses = Napi::Persistent(info[5]);
+  auto shared = info[6].As<Napi::Int32Array>();
+  r->shared = Napi::Persistent(info[6]);
+  r->received = shared.Data();
+  r->totals = shared.Data() + kernelEvents_.size();
+  r->pinned = info[7].ToBoolean().Value();
+  receiving_ = std::move(r);
+  if (receiving_->pinned) receiving_->pinned = Lookup(receiving_->target);
+}
+
+// The batch's memory now, in `t`; false when an array lost it (transferred) or is too short.
+bool Epoll::Lookup(RecvTarget& t) {
+  Napi::Env env = Env();
+  Receiving& r = *receiving_;
+  size_t bufLen, lenLen, flagLen, addrLen = 0;
+  t.buf = HeldData<uint8_t>(env, r.buffer, &bufLen);
+  t.lengths = HeldData<uint32_t>(env, r.lengths, &lenLen);
+  t.flags = HeldData<uint32_t>(env, r.flags, &flagLen);
+  t.addrs = nullptr;
+  bool ok = t.buf != nullptr && bufLen >= t.count * t.slot && t.lengths != nullptr && lenLen >= t.count &&
+            t.flags != nullptr && flagLen >= t.count;
+  if (!r.addresses.IsEmpty()) {
+    t.addrs = HeldData<uint32_t>(env, r.addresses, &addrLen);
+    ok = ok && t.addrs != nullptr && addrLen >= 2 * t.count;
+  }
+  return ok;
+}
+
+// Receive mode: recvmmsg on each ready fd (EPOLLIN, or EPOLLERR: the call reports the socket's
+// error) into the next free slots, one call per fd: a short count means it ran dry; a full batch
+// leaves the rest ready for the next wake-up (level-triggered).
+void Epoll::ReceiveReady(int n) {
+  Receiving& r = *receiving_;
+  RecvTarget t = r.target;
+  bool ok = r.pinned || Lookup(t);
+  size_t used = 0;
+  uint32_t truncated = 0;
+  for (int i = 0; i < n; i++) {
+    int32_t got = 0;
+    if (!ok) {
+      got = -EFAULT;
+    } else if ((kernelEvents_[i].events & (EPOLLIN | EPOLLERR)) != 0 && used < t.count) {
+      int fd = static_cast<int>(kernelEvents_[i].data.u64 >> 32);
+      got = RecvInto(r.scratch, *sysCounters_, fd, t, used, &truncated);
+      if (got == -EAGAIN) got = 0;
+      if (got > 0) used += static_cast<size_t>(got);
+    }
+    r.received[i] = got;
+  }
+  r.totals[0] = static_cast<int32_t>(used);
+  r.totals[1] = static_cast<int32_t>(truncated);
+  r.totals[2] = ok ? 0 : 1;
 }

@@ -8,6 +8,8 @@
 #include <memory>
 #include <vector>
 
+#include "mmsg.hpp"
+
 class Epoll;
 
 // Kernel-side resources, released exactly once: by close(), by the finalizer or by the
@@ -43,6 +45,21 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
   void SetRef(const Napi::CallbackInfo& info);
   Napi::Value GetFd(const Napi::CallbackInfo& info);
   void Counters(const Napi::CallbackInfo& info);
+  void Receive(const Napi::CallbackInfo& info);
+
+  // Receive mode: every wake-up reads the ready fds into one caller-owned DatagramBatch. Arrays
+  // over SharedArrayBuffers (`pinned`: cannot be detached or moved) are looked up once; others
+  // (a plain ArrayBuffer can be transferred away) on every wake-up.
+  struct Receiving {
+    Napi::Reference<Napi::Value> buffer, lengths, flags, addresses, shared;
+    bool pinned = false;
+    RecvTarget target;  // pinned: the memory, looked up once
+    int32_t* received = nullptr;  // per event: datagrams, or -errno (a SharedArrayBuffer of lib/'s)
+    int32_t* totals = nullptr;    // [datagrams, truncated, memory fault] (the same memory)
+    MmsgScratch scratch;
+  };
+  void ReceiveReady(int n);
+  bool Lookup(RecvTarget& t);
 
   int Collect(int n);  // split kernel events into the JS arrays; returns n or -errno
   void StopWatching();
@@ -57,6 +74,8 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
   uint32_t* dataData_ = nullptr;
   Napi::FunctionReference onBatch_;
   std::unique_ptr<Napi::AsyncContext> asyncContext_;
+  std::unique_ptr<Receiving> receiving_;
+  SysCounters* sysCounters_ = nullptr;
   // What one wake-up costs: JS calls, events handed over, epoll_wait calls made here, and
   // wake-ups that found nothing (no JS call).
   uint64_t calls_ = 0;

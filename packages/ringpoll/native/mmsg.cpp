@@ -63,30 +63,15 @@ Napi::Value Recvmmsg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Addon& addon = Addon::Get(env);
   int fd = info[0].As<Napi::Number>().Int32Value();
-  auto* buf = ArrayData<uint8_t>(env, info[1]);
-  size_t slot = info[2].As<Napi::Number>().Uint32Value();
-  size_t count = info[3].As<Napi::Number>().Uint32Value();
-  auto* lengths = ArrayData<uint32_t>(env, info[4]);
-  auto* flags = ArrayData<uint32_t>(env, info[5]);
-  uint32_t* addrs = info[6].IsTypedArray() ? ArrayData<uint32_t>(env, info[6]) : nullptr;
-  if (buf == nullptr || lengths == nullptr || flags == nullptr) return Napi::Number::New(env, -EFAULT);
-  MmsgScratch& s = addon.mmsg;
-  PrepareRecv(s, buf, slot, count, addrs != nullptr);
-  addon.counters.recvmmsgCalls++;
-  int n = recvmmsg(fd, s.msgs.data(), static_cast<unsigned>(count), MSG_DONTWAIT, nullptr);
-  s.used = n >= 0 ? static_cast<size_t>(n) : count;  // after a failure, reset them all
-  if (n < 0) return Napi::Number::New(env, -errno);
-  addon.counters.recvmmsgDatagrams += static_cast<uint64_t>(n);
-  for (int i = 0; i < n; i++) {
-    lengths[i] = s.msgs[i].msg_len;
-    flags[i] = static_cast<uint32_t>(s.msgs[i].msg_hdr.msg_flags);
-    if (addrs != nullptr) {
-      bool inet = s.msgs[i].msg_hdr.msg_namelen >= sizeof(sockaddr_in) && s.addrs[i].sin_family == AF_INET;
-      addrs[2 * i] = inet ? ntohl(s.addrs[i].sin_addr.s_addr) : 0;
-      addrs[2 * i + 1] = inet ? ntohs(s.addrs[i].sin_port) : 0;
-    }
-  }
-  return Napi::Number::New(env, n);
+  RecvTarget t;
+  t.buf = ArrayData<uint8_t>(env, info[1]);
+  t.slot = info[2].As<Napi::Number>().Uint32Value();
+  t.count = info[3].As<Napi::Number>().Uint32Value();
+  t.lengths = ArrayData<uint32_t>(env, info[4]);
+  t.flags = ArrayData<uint32_t>(env, info[5]);
+  t.addrs = info[6].IsTypedArray() ? ArrayData<uint32_t>(env, info[6]) : nullptr;
+  if (t.buf == nullptr || t.lengths == nullptr || t.flags == nullptr) return Napi::Number::New(env, -EFAULT);
+  return Napi::Number::New(env, RecvInto(addon.mmsg, addon.counters, fd, t, 0, nullptr));
 }
 
 // sendmmsg(fd, buffer, slotSize, count, lengths, addresses|null) -> datagrams sent or -errno.
@@ -143,6 +128,30 @@ Napi::Value Counters(const Napi::CallbackInfo& info) {
 }
 
 }  // namespace
+
+int RecvInto(MmsgScratch& s, SysCounters& c, int fd, const RecvTarget& t, size_t from, uint32_t* truncated) {
+  PrepareRecv(s, t.buf, t.slot, t.count, t.addrs != nullptr);
+  c.recvmmsgCalls++;
+  int n;
+  do {
+    n = recvmmsg(fd, s.msgs.data() + from, static_cast<unsigned>(t.count - from), MSG_DONTWAIT, nullptr);
+  } while (n < 0 && errno == EINTR);
+  // What the kernel wrote (msg_namelen) is reset before the next call: after a failure, all of it.
+  s.used = n >= 0 ? from + static_cast<size_t>(n) : t.count;
+  if (n < 0) return -errno;
+  c.recvmmsgDatagrams += static_cast<uint64_t>(n);
+  for (size_t i = from; i < from + static_cast<size_t>(n); i++) {
+    t.lengths[i] = s.msgs[i].msg_len;
+    t.flags[i] = static_cast<uint32_t>(s.msgs[i].msg_hdr.msg_flags);
+    if (truncated != nullptr && (t.flags[i] & MSG_TRUNC) != 0) ++*truncated;
+    if (t.addrs != nullptr) {
+      bool inet = s.msgs[i].msg_hdr.msg_namelen >= sizeof(sockaddr_in) && s.addrs[i].sin_family == AF_INET;
+      t.addrs[2 * i] = inet ? ntohl(s.addrs[i].sin_addr.s_addr) : 0;
+      t.addrs[2 * i + 1] = inet ? ntohs(s.addrs[i].sin_port) : 0;
+    }
+  }
+  return n;
+}
 
 void MmsgInit(Napi::Env env, Napi::Object fd) {
   fd.Set("recvmmsg", Napi::Function::New<Recvmmsg>(env, "recvmmsg"));

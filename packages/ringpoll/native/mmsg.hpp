@@ -28,4 +28,19 @@ struct SysCounters {
   uint64_t sendmmsgDatagrams = 0;
 };
 
+// Where received datagrams' lengths, msg_flags and (optionally) IPv4 addresses go, and the
+// memory they go into: one buffer of `count` slots of `slot` bytes.
+struct RecvTarget {
+  uint8_t* buf = nullptr;
+  size_t slot = 0;
+  size_t count = 0;
+  uint32_t* lengths = nullptr;
+  uint32_t* flags = nullptr;
+  uint32_t* addrs = nullptr;  // 2 entries per datagram, or null
+};
+
+// recvmmsg(fd) into slots [from, t.count) of the target (MSG_DONTWAIT): datagrams or -errno.
+// Results are written to lengths/flags/addrs; `truncated` grows by the datagrams cut to the slot.
+int RecvInto(MmsgScratch& s, SysCounters& c, int fd, const RecvTarget& t, size_t from, uint32_t* truncated);
+
 void MmsgInit(Napi::Env env, Napi::Object fd);

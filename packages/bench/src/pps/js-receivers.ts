@@ -1,5 +1,6 @@
 // JS-level receivers on the Node main thread, fed by the same native sender: node:dgram (what a
-// Node user has today), ringpoll Epoll + sys.recvmmsg, ringpoll IoUring multishot (recvBatches, and the raw batch API).
+// Node user has today), ringpoll Epoll in receive mode (the wake-up's own recvmmsg per ready
+// socket), ringpoll IoUring multishot (recvBatches, and the raw batch API).
 // Each bumps counter[0] once per datagram; the native coordinator samples it. Only the library's
 // public API is used: a user can write each of these.
 import dgram from "node:dgram";
@@ -42,26 +43,22 @@ async function startDgram(fds: number[], counter: Uint32Array): Promise<JsReceiv
 }
 
 const SLOT = 2048;
-const BATCH = 64;
+const BATCH = 256;
 
 function startJsEpoll(fds: number[], counter: Uint32Array): JsReceiver {
   const ep = new Epoll({ maxEvents: Math.max(fds.length, 64) });
   const batch = new sys.DatagramBatch({ count: BATCH, slotSize: SLOT });
   for (let i = 0; i < fds.length; i++) ep.add(fds[i]!, EPOLLIN, i);
   let datagrams = 0;
-  // Level-triggered: drain each ready socket in recvmmsg batches until it runs dry.
-  ep.start((events) => {
-    for (let i = 0; i < events.length; i++) {
-      const fd = fds[events.data[i]!]!;
-      for (;;) {
-        const n = sys.recvmmsg(fd, batch);
-        if (n === null) break;
-        datagrams += n;
-        counter[0] += n;
-        if (n < BATCH) break;
-      }
-    }
-  });
+  // Receive mode: the wake-up reads every ready socket into the batch itself (level-triggered:
+  // a socket the batch had no room for comes again).
+  ep.start(
+    () => {
+      datagrams += batch.length;
+      counter[0] += batch.length;
+    },
+    { datagrams: batch },
+  );
   return epollReceiver(ep, fds, () => datagrams);
 }
 
