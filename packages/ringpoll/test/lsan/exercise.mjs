@@ -108,6 +108,9 @@ async function dropped() {
     ring.registerBuffers([Buffer.alloc(16)]);
     const ep = new Epoll();
     ep.start(() => {}).stop();
+    const rx = new Epoll();
+    rx.start(() => {}, { datagrams: new sys.DatagramBatch({ count: 2, slotSize: 8 }) });
+    rx.stop();
   }
   for (let i = 0; i < 5; i++) {
     gc();
@@ -186,7 +189,7 @@ async function inWorker() {
   ring.recvMultishot(b, br).next().catch(() => {});
   const ep = new Epoll();
   ep.add(r, EPOLLIN);
-  ep.start(() => {});
+  ep.start(() => {}, { datagrams: new sys.DatagramBatch({ count: 2, slotSize: 8 }) });
   const server = createServer({ backend: "io_uring" }, () => {});
   server.listen(0, "127.0.0.1", () => parentPort.postMessage("busy"));
 }
@@ -219,7 +222,7 @@ async function main() {
   ring.unref();
   const ep = new Epoll();
   ep.add(r, EPOLLIN);
-  ep.start(() => {}).unref();
+  ep.start(() => {}, { datagrams: new sys.DatagramBatch({ count: 2, slotSize: 8, buffer: new Uint8Array(16) }) }).unref();
   console.log("exercised");
 }
 
