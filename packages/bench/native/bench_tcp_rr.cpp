@@ -18,16 +18,6 @@ namespace bench {
 
 namespace {
 
-// One request, whole (a blocking socket: `size` bytes fit the empty send buffer of an idle flow).
-bool SendRequest(RrRun& run, RrConn& c, uint64_t sentAt, size_t size, Failure& failure) {
-  const char* req = run.Request(c, sentAt);
-  if (send(c.fd, req, size, MSG_NOSIGNAL) != static_cast<ssize_t>(size)) {
-    failure.Record(errno, "send");
-    return false;
-  }
-  return true;
-}
-
 // A new connection in `ep` (event data: its index); churn counts the connect in the transaction.
 bool Open(RrConn& c, uint32_t index, int ep, const sockaddr_in& to, uint64_t serial, Failure& failure) {
   c.fd = ConnectTcp(to, serial, failure);

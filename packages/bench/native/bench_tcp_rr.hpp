@@ -57,8 +57,8 @@ struct TcpRrResult {
 
 TcpRrResult RunTcpRrClient(const TcpRrConfig& cfg, Failure& failure);
 TcpRrResult RunTcpRrUringClient(const TcpRrConfig& cfg, Failure& failure);
-// Churn on io_uring: a blocking connect, then the request, the response's receive and the close
-// through the ring. Needs IORING_FEAT_CQE_SKIP (5.17): ChurnUringSupported().
+// Churn on io_uring: a blocking connect and send, then the response's receive and the close through
+// the ring. Needs IORING_FEAT_CQE_SKIP (5.17): ChurnUringSupported().
 TcpRrResult RunTcpChurnUringClient(const TcpRrConfig& cfg, Failure& failure);
 bool ChurnUringSupported();
 

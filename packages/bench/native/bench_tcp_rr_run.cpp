@@ -43,6 +43,15 @@ bool InitClientRing(io_uring* ring, unsigned entries, Failure& failure) {
   return r == 0;
 }
 
+bool SendRequest(RrRun& run, RrConn& c, uint64_t sentAt, size_t size, Failure& failure) {
+  const char* req = run.Request(c, sentAt);
+  if (send(c.fd, req, size, MSG_NOSIGNAL) != static_cast<ssize_t>(size)) {
+    failure.Record(errno, "send");
+    return false;
+  }
+  return true;
+}
+
 int ConnectTcp(const sockaddr_in& to, uint64_t serial, Failure& failure) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) {

@@ -68,6 +68,10 @@ class RrRun {
   std::vector<uint32_t> latencies_;
 };
 
+// One request on c, whole, with a blocking send (`size` bytes fit the empty send buffer of an idle
+// flow).
+bool SendRequest(RrRun& run, RrConn& c, uint64_t sentAt, size_t size, Failure& failure);
+
 // One wake-up of an io_uring client: submits what is queued and waits up to 100 ms for a completion
 // (spinning: does not wait), then moves the run through its phases at *now. False when the run is
 // over or failed.

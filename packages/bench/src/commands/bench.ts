@@ -445,7 +445,7 @@ export function registerBench(program: Command, dispatch: BenchDispatch = guarde
     )
     .option(
       "--churn-client <loop>",
-      "the client's loop in churn mode: epoll (a blocking connect, then a send, a recv and a close per connection), io_uring (a blocking connect, then the send, the recv and the close through the ring; no epoll registration per connection)",
+      "the client's loop in churn mode: epoll (a blocking connect, then a send, a recv and a close per connection), io_uring (a blocking connect and send, then the recv and the close through the ring; no epoll registration per connection)",
       oneOf("--churn-client", TCP_CHURN_CLIENTS),
       "epoll",
     )
