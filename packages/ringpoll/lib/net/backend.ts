@@ -37,6 +37,8 @@ export interface Backend {
   send(id: number, data: Uint8Array, cb: (err: Error | null) => void): void;
   /** True while sends on `id` are queued or in flight. */
   sendsPending(id: number): boolean;
+  /** True once the peer's end of stream arrived (every byte before it received) or receiving failed. */
+  peerEnded(id: number): boolean;
   /** Shut the write side down (after every send called back). */
   shutdown(id: number): Error | null;
   /** Cancel everything on `id`, wait for the kernel to hand back every buffer, close the fd, then `cb`. */

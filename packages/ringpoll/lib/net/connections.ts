@@ -16,6 +16,8 @@ export interface BaseConn {
   sends: Send[];
   /** shutdown(SHUT_WR) once the last send has completed */
   shutdownPending: boolean;
+  /** no more receives: the peer's end of stream arrived, or receiving failed */
+  eof: boolean;
 }
 
 export abstract class Connections<C extends BaseConn> {
@@ -56,6 +58,10 @@ export abstract class Connections<C extends BaseConn> {
   sendsPending(id: number): boolean {
     const c = this.conn(id);
     return this.busy(c) || c.sends.length > 0;
+  }
+
+  peerEnded(id: number): boolean {
+    return this.conn(id).eof;
   }
 
   shutdown(id: number): Error | null {

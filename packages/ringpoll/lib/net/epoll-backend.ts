@@ -17,7 +17,6 @@ interface Conn extends BaseConn {
   /** events the epoll watches now (0: not in the epoll) */
   mask: number;
   paused: boolean;
-  eof: boolean;
   flushing: boolean;
 }
 

@@ -54,7 +54,6 @@ export interface UringBackendOptions {
 interface Conn extends BaseConn {
   recvArmed: boolean;
   paused: boolean;
-  eof: boolean;
   closing: boolean;
   /** cancel requests in flight that name this connection's id */
   cancels: number;
