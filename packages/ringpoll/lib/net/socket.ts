@@ -114,9 +114,12 @@ export class Socket extends Duplex {
     this._write(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk)), "latin1", cb);
   }
 
-  // The write side ends: shutdown(SHUT_WR) once every send has completed.
+  // The write side ends: shutdown(SHUT_WR) once every send has completed. Once the peer's end was
+  // read to 'end', autoDestroy closes the socket right after 'finish', and that close() sends the
+  // same FIN (nothing is left unread): no shutdown() first.
   override _final(cb: (err?: Error | null) => void): void {
     if (this.id < 0) return cb();
+    if (this.readableEnded && this.#backend.peerEnded(this.id) && !this.#backend.sendsPending(this.id)) return cb();
     const err = this.#backend.shutdown(this.id) as (Error & { code?: string }) | null;
     // The peer may be gone already; net ignores that too.
     cb(err !== null && err.code !== "ENOTCONN" ? err : null);
