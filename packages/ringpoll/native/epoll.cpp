@@ -130,7 +130,7 @@ void Epoll::Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireOpen(env, state_);
   onBatch_ = Napi::Persistent(info[0].As<Napi::Function>());
-  if (!asyncContext_) asyncContext_ = std::make_unique<Napi::AsyncContext>(env, "ringpoll:Epoll");
+  if (!callback_) callback_ = std::make_unique<LoopCallback>(info.This().As<Napi::Object>(), "ringpoll:Epoll");
   if (state_->poll == nullptr) {
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
@@ -199,8 +199,7 @@ void Epoll::OnReadable(uv_poll_t* handle, int status, int) {
 }
 
 void Epoll::Dispatch(int status) {
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
+  v8::HandleScope scope(callback_->Isolate());
   int n = status;
   if (status == 0) {
     waits_++;
@@ -217,7 +216,7 @@ void Epoll::Dispatch(int status) {
   if (n > 0) eventsTotal_ += static_cast<uint64_t>(n);
   Napi::Function handler = onBatch_.Value();
   if (n < 0) StopWatching();  // an error ends the watch; lib/ reports it
-  CallHandler(env, *asyncContext_, Value(), handler, n);
+  callback_->Call(Value(), handler, n);
 }
 
 namespace {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "loop_callback.hpp"
 #include "mmsg.hpp"
 
 class Epoll;
@@ -73,7 +74,7 @@ class Epoll : public Napi::ObjectWrap<Epoll> {
   uint32_t* eventsData_ = nullptr;
   uint32_t* dataData_ = nullptr;
   Napi::FunctionReference onBatch_;
-  std::unique_ptr<Napi::AsyncContext> asyncContext_;
+  std::unique_ptr<LoopCallback> callback_;
   std::unique_ptr<Receiving> receiving_;
   SysCounters* sysCounters_ = nullptr;
   // What one wake-up costs: JS calls, events handed over, epoll_wait calls made here, and

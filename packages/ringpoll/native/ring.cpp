@@ -132,6 +132,7 @@ Ring::Ring(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ring>(info) {
   }
   state_ = st;
   st->owner = this;
+  isolate_ = v8::Isolate::GetCurrent();
   fds_ = &Addon::Get(env).fds;
   setupFlags_ = p.flags;
   // lib/ backs these with SharedArrayBuffers, which cannot be detached: the pointers stay valid
@@ -204,7 +205,7 @@ Napi::Value Ring::Start(const Napi::CallbackInfo& info) {
   if (!Open()) return Napi::Number::New(info.Env(), -EBADF);
   onCompletions_ = Napi::Weak(info[0].As<Napi::Function>());  // lib/ keeps the function alive
   if (inflight_ > 0) onCompletions_.Ref();
-  if (!asyncContext_) asyncContext_ = std::make_unique<Napi::AsyncContext>(info.Env(), "ringpoll:IoUring");
+  if (!callback_) callback_ = std::make_unique<LoopCallback>(info.This().As<Napi::Object>(), "ringpoll:IoUring");
   return Napi::Number::New(info.Env(), 0);
 }
 
@@ -296,12 +297,12 @@ void Ring::FinishClose(bool fromJs) {
   if (onClosed_.IsEmpty()) return;
   Napi::Function done = onClosed_.Value();
   onClosed_.Reset();
-  if (fromJs || !asyncContext_) {
+  if (fromJs || !callback_) {
     done.Call({});
   } else {
-    // Through the C API like the completion handlers: in a worker being terminated the call is
-    // refused with no exception object, which node-addon-api's MakeCallback would abort on.
-    CallHandler(env, *asyncContext_, Value(), done, 0);
+    // Like the completion handlers: in a worker being terminated the call is refused with no
+    // exception object, which node-addon-api's MakeCallback would abort on.
+    callback_->Call(Value(), done, 0);
   }
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "credentials.hpp"
+#include "loop_callback.hpp"
 #include "ring_memory.hpp"
 #include "uring_compat.hpp"
 
@@ -131,7 +132,8 @@ class Ring : public Napi::ObjectWrap<Ring> {
   uint32_t* flagsData_ = nullptr;
   uint32_t capacity_ = 0;
   Napi::FunctionReference onCompletions_;
-  std::unique_ptr<Napi::AsyncContext> asyncContext_;
+  std::unique_ptr<LoopCallback> callback_;
+  v8::Isolate* isolate_ = nullptr;
   int64_t inflight_ = 0;  // SQEs handed to the kernel whose final CQE has not been reaped
   unsigned queued_ = 0;   // SQEs prepared but not yet submitted
   uint64_t submits_ = 0;

@@ -200,11 +200,11 @@ bool Ring::RecheckTaskrun(unsigned* rounds) {
 void Ring::Dispatch(bool wake) {
   if (dispatching_) return;
   dispatching_ = true;
-  Napi::Env env = Env();
-  Napi::HandleScope outer(env);
+  v8::HandleScope outer(isolate_);
   Napi::Object self = Value();  // stays reachable even if the last request's Unref() made us weak
-  Napi::Value handler = onCompletions_.IsEmpty() ? env.Undefined() : onCompletions_.Value();
-  const bool callable = handler.IsFunction();
+  // Set from a Function by start(); empty when none was set or it was collected.
+  Napi::Value handler = onCompletions_.IsEmpty() ? Napi::Value() : onCompletions_.Value();
+  const bool callable = !handler.IsEmpty() && callback_;
   // Not while coalescing: each wake-up then waits to fill its batch, and a recheck would deliver
   // what came during the JS call at once, in small batches.
   const bool flagged = (setupFlags_ & IORING_SETUP_DEFER_TASKRUN) != 0 && (setupFlags_ & IORING_SETUP_TASKRUN_FLAG) != 0 &&
@@ -214,14 +214,14 @@ void Ring::Dispatch(bool wake) {
   unsigned rounds = 0;
   for (bool first = true;; first = false) {
     // Later rounds get their own scope (the first uses the outer one: one scope less per wake-up).
-    std::optional<Napi::HandleScope> scope;
-    if (!first) scope.emplace(env);
+    std::optional<v8::HandleScope> scope;
+    if (!first) scope.emplace(isolate_);
     int n = ReapInto((setupFlags_ & IORING_SETUP_IOPOLL) != 0, wake && first);
     if (n <= 0 && first) wake_.emptyWakes++;
     if (n > 0 && callable) {
       wake_.calls++;
       wake_.cqes += static_cast<uint64_t>(n);
-      CallHandler(env, *asyncContext_, self, handler, n);
+      callback_->Call(self, handler, n);
       if (state_ != nullptr) memory_.FlushRecycles();
     }
     if (state_ == nullptr || teardown_) break;
