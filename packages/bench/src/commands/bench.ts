@@ -445,9 +445,9 @@ export function registerBench(program: Command, dispatch: BenchDispatch = guarde
     )
     .option(
       "--churn-client <loop>",
-      "the client's loop in churn mode: epoll (a blocking connect, then a send, a recv and a close per connection), io_uring (a blocking connect and send, then the recv and the close through the ring; no epoll registration per connection)",
+      "the client's loop in churn mode: io_uring (a blocking connect and send, then the recv and the close through the ring; no epoll registration per connection; epoll where the kernel lacks IORING_FEAT_CQE_SKIP), epoll (a blocking connect, then a send, a recv and a close per connection)",
       oneOf("--churn-client", TCP_CHURN_CLIENTS),
-      "epoll",
+      "io_uring",
     )
     .option("--nice <n>", "nice value of the servers, the client thread and, with sched autogroup, this session's group for the run: -20 keeps other sessions' processes on a shared host from taking the CPUs (needs CAP_SYS_NICE; see srv wait)", integer("--nice", -20, 19), 0)
     .option("--cpu-client <cpu>", "CPU for the client thread", cpuList("--cpu-client"), DEFAULT_SENDER_CPU)

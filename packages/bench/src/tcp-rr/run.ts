@@ -38,7 +38,7 @@ export interface TcpRrParams {
 
 export const TCP_RR_CLIENTS = ["io_uring", "io_uring-spin", "epoll"] as const;
 export type TcpRrClient = (typeof TCP_RR_CLIENTS)[number];
-export const TCP_CHURN_CLIENTS = ["epoll", "io_uring"] as const;
+export const TCP_CHURN_CLIENTS = ["io_uring", "epoll"] as const;
 export type TcpChurnClient = (typeof TCP_CHURN_CLIENTS)[number];
 
 const serverScript = fileURLToPath(new URL("./server.js", import.meta.url));
