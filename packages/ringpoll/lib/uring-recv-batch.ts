@@ -101,6 +101,8 @@ export class RecvBatches implements AsyncIterableIterator<RecvBatch> {
   #spare: RecvBatch | null;
   #delivered: RecvBatch | null = null;
   #ended = 0;
+  /** sockets whose receive ended for want of buffers (NO_BUFFERS): re-armed after a step */
+  #starved = 0;
   #scheduled = false;
   #finished = false;
   #error: unknown = null;
@@ -149,6 +151,7 @@ export class RecvBatches implements AsyncIterableIterator<RecvBatch> {
     const { tag, error } = this.#h.arm(i, this.#onCqe[i]!);
     if (error) return this.#fail(error);
     this.#tags[i] = tag;
+    if (this.#state[i] === NO_BUFFERS) this.#starved--;
     this.#state[i] = ARMED;
   }
 
@@ -161,8 +164,10 @@ export class RecvBatches implements AsyncIterableIterator<RecvBatch> {
       else this.#add(i, bid, res);
     } else if (res === -errno.ENOBUFS) {
       this.#h.stats.enobufs++;
+      if (this.#state[i] !== NO_BUFFERS) this.#starved++;
       this.#state[i] = NO_BUFFERS;
     } else if (res === -errno.ECANCELED) {
+      if (this.#state[i] === NO_BUFFERS) this.#starved--;
       this.#state[i] = ENDED;
       this.#ended++;
     } else if (res === -errno.ECONNREFUSED) {
@@ -231,14 +236,19 @@ export class RecvBatches implements AsyncIterableIterator<RecvBatch> {
   #afterStep(): void {
     if (this.#finished) return;
     if (this.#error !== null) return this.#fail(this.#error);
+    if (this.#starved > 0) this.#rearmStarved();
+    if (this.#ended === this.#state.length && this.#filling.length === 0) this.#finish(null);
+  }
+
+  /** Re-arm the sockets that ran out of buffers, while the batches held leave some free. */
+  #rearmStarved(): void {
     const held = this.#filling.length + (this.#delivered?.length ?? 0);
-    for (let i = 0; i < this.#state.length; i++) {
+    for (let i = 0; this.#starved > 0 && i < this.#state.length; i++) {
       if (this.#state[i] === NO_BUFFERS && held < this.#h.bufferRing.count) {
         this.#h.stats.rearms++;
         this.#arm(i);
       }
     }
-    if (this.#ended === this.#state.length && this.#filling.length === 0) this.#finish(null);
   }
 
   #handOver(): RecvBatch {

@@ -137,6 +137,13 @@ export class Requests {
 
   #runPassEnds(): void {
     const ends = this.#passEnd;
+    if (this.#passEnds === 1) {
+      // The usual pass: one receiver to deliver (nothing after it to keep if it throws).
+      const fn = ends[0]!;
+      ends[0] = null;
+      this.#passEnds = 0;
+      return fn();
+    }
     let i = 0;
     try {
       for (; i < this.#passEnds; i++) {
