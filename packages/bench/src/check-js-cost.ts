@@ -60,7 +60,7 @@ export async function runJsCostGoals(p: PpsParams, rates: number[], runs: number
  */
 function ceilingLine(uring: number, epoll: number): string {
   const best = Math.max(uring, epoll);
-  const verdict = best >= 2 ? "reachable" : `out of reach with the default latency: native itself is only ${best.toFixed(2)}× cheaper than dgram here`;
+  const verdict = best >= 2 ? "reachable" : `out of reach with the default latency: dgram / native is only ${best.toFixed(2)} here`;
   return `dgram / native uring ${uring.toFixed(3)}, dgram / native epoll ${epoll.toFixed(3)} (${verdict})`;
 }
 
