@@ -42,6 +42,8 @@ export interface NativeFd {
   pipe(out: Int32Array): number;
   read(fd: number, buf: Uint8Array, offset: number, length: number): number;
   write(fd: number, buf: Uint8Array, offset: number, length: number): number;
+  /** sendmsg() from buffers[0] at firstOffset, then each later buffer whole (at most IOV_MAX) */
+  sendv(fd: number, buffers: Uint8Array[], firstOffset: number, msgFlags: number): number;
   sendto(fd: number, buf: Uint8Array, offset: number, length: number, port: number, host: string): number;
   close(fd: number): number;
   recvmmsg(fd: number, buf: Uint8Array, slotSize: number, count: number, lengths: Uint32Array, flags: Uint32Array, addresses: Uint32Array | null): number;
@@ -95,6 +97,8 @@ export interface NativeRing {
   ): number;
   /** table: SqeBatch's columns in one buffer (lib/uring-batch.ts) */
   prepBatch(count: number, capacity: number, table: Uint8Array): number;
+  /** IORING_OP_SENDMSG from buffers[0] at firstOffset, then each later buffer whole (at most IOV_MAX); all pinned until the CQE */
+  prepSendv(fd: number, buffers: Uint8Array[], firstOffset: number, msgFlags: number, tag: number): number;
   submit(): number;
   reap(): number;
   takeAddress(tag: number): [number, string, number] | null;

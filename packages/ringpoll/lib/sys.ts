@@ -167,6 +167,23 @@ export function write(fd: number, buffer: Uint8Array, offset = 0, length?: numbe
   return r === -EAGAIN ? null : check(r, "write");
 }
 
+/** sendmsg() takes at most this many buffers (IOV_MAX). */
+export const IOV_MAX = 1024;
+
+/**
+ * sendmsg() of several buffers in one syscall (a vectored send, no copy): `buffers[0]` from
+ * `offset`, then every later buffer whole. `flags` are MSG_* flags (MSG_NOSIGNAL, MSG_DONTWAIT…).
+ * Returns the bytes the kernel took (fewer when its buffer filled), or null when it would block.
+ */
+export function sendv(fd: number, buffers: readonly Uint8Array[], offset = 0, flags = 0): number | null {
+  if (!Array.isArray(buffers)) throw invalidArgType("buffers", "Array of Buffer or Uint8Array", buffers);
+  validate.integer("buffers.length", buffers.length, 1, IOV_MAX, `integer between 1 and ${IOV_MAX}`);
+  for (let i = 0; i < buffers.length; i++) validate.bytes(`buffers[${i}]`, buffers[i]);
+  validate.integer("offset", offset, 0, buffers[0]!.byteLength, `integer between 0 and ${buffers[0]!.byteLength}`);
+  const r = fdn.sendv(validate.fd("fd", fd), buffers as Uint8Array[], offset, validate.uint32("flags", flags));
+  return r === -EAGAIN ? null : check(r, "sendmsg");
+}
+
 /** sendto() a UDP datagram; null when it would block. */
 export function sendto(fd: number, buffer: Uint8Array, portNumber: number, hostName = "127.0.0.1"): number | null {
   const r = fdn.sendto(validate.fd("fd", fd), buffer, 0, range(buffer, 0, undefined), port(portNumber), host(hostName));

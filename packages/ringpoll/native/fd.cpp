@@ -13,6 +13,7 @@
 
 #include "addon.hpp"
 #include "mmsg.hpp"
+#include "sendv.hpp"
 
 namespace {
 
@@ -215,5 +216,6 @@ Napi::Object FdInit(Napi::Env env) {
   o.Set("own", Napi::Function::New<Own>(env, "own"));
   o.Set("close", Napi::Function::New<Close>(env, "close"));
   MmsgInit(env, o);
+  SendvInit(env, o);
   return o;
 }

@@ -82,6 +82,7 @@ Napi::Function Ring::Init(Napi::Env env) {
                          InstanceMethod<&Ring::Params>("params"),
                          InstanceMethod<&Ring::Prep>("prep"),
                          InstanceMethod<&Ring::PrepBatch>("prepBatch"),
+                         InstanceMethod<&Ring::PrepSendv>("prepSendv"),
                          InstanceMethod<&Ring::Submit>("submit"),
                          InstanceMethod<&Ring::Reap>("reap"),
                          InstanceMethod<&Ring::TakeAddress>("takeAddress"),

@@ -32,6 +32,7 @@ struct RequestExtra {
   msghdr msg{};
   iovec iov{};
   __kernel_timespec ts{};
+  std::vector<iovec> iovs;  // a vectored send's buffers (ring_sendv.cpp)
 };
 
 struct Slot {
@@ -74,6 +75,7 @@ class Ring : public Napi::ObjectWrap<Ring> {
   Napi::Value Params(const Napi::CallbackInfo& info);
   Napi::Value Prep(const Napi::CallbackInfo& info);
   Napi::Value PrepBatch(const Napi::CallbackInfo& info);
+  Napi::Value PrepSendv(const Napi::CallbackInfo& info);
   Napi::Value Submit(const Napi::CallbackInfo& info);
   Napi::Value Reap(const Napi::CallbackInfo& info);
   Napi::Value TakeAddress(const Napi::CallbackInfo& info);

@@ -35,6 +35,10 @@ export interface Backend {
    * or with the error that stopped it. `data` must not change until then.
    */
   send(id: number, data: Uint8Array, cb: (err: Error | null) => void): void;
+  /** Send `chunks` in order as if one buffer (one vectored send, no copy); `cb` as for send(). */
+  sendv(id: number, chunks: readonly Uint8Array[], cb: (err: Error | null) => void): void;
+  /** Send syscalls or SQEs made so far (queued sends of a connection go out in one, vectored). */
+  readonly sendCalls: number;
   /** True while sends on `id` are queued or in flight. */
   sendsPending(id: number): boolean;
   /** True once the peer's end of stream arrived (every byte before it received) or receiving failed. */

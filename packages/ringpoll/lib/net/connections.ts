@@ -2,12 +2,33 @@
 // sends queued in order, and a write-side shutdown that waits for them.
 import * as sys from "../sys.js";
 
+/** at most this many queued sends of a connection go out in one vectored send (the rest follow it) */
+export const SENDV_MAX = 64;
+
 export interface Send {
   data: Uint8Array;
   offset: number;
   cb: (err: Error | null) => void;
   /** io_uring: the provided buffer `data` is a view of, held out of the ring until the send ends (-1: none) */
   bid?: number;
+}
+
+/**
+ * A send that covered the first `n` of `sends` took `bytes`: returns how many of them the kernel
+ * took whole, and moves the offset of the one it stopped in to the byte where it stopped.
+ */
+export function taken(sends: readonly Send[], n: number, bytes: number): number {
+  let done = 0;
+  for (let left = bytes; done < n; done++) {
+    const s = sends[done]!;
+    const rest = s.data.byteLength - s.offset;
+    if (left < rest) {
+      s.offset += left;
+      break;
+    }
+    left -= rest;
+  }
+  return done;
 }
 
 export interface BaseConn {

@@ -3,7 +3,7 @@
 import { EPOLLIN, EPOLLOUT, EPOLLRDHUP, Epoll, type EpollBatch } from "../epoll.js";
 import * as sys from "../sys.js";
 import type { Backend, BackendEvents } from "./backend.js";
-import { Connections, type BaseConn } from "./connections.js";
+import { Connections, SENDV_MAX, taken, type BaseConn } from "./connections.js";
 
 // Received bytes of one batch live in this arena until batchEnd() returns.
 const ARENA = 256 * 1024;
@@ -12,6 +12,9 @@ const MIN_READ = 16 * 1024;
 const READS_PER_BATCH = 4;
 /** connections accepted per batch at most */
 const ACCEPTS_PER_BATCH = 64;
+const MSG_DONTWAIT = 0x40;
+const noop = (): void => {};
+const MSG_NOSIGNAL = 0x4000;
 
 interface Conn extends BaseConn {
   /** events the epoll watches now (0: not in the epoll) */
@@ -31,6 +34,10 @@ export class EpollBackend extends Connections<Conn> implements Backend {
   #refed = true;
   /** connections in the epoll: receiving or waiting to send (the io_uring backend's "in flight") */
   #watched = 0;
+  /** the buffers of one vectored send */
+  readonly #iov: Uint8Array[] = [];
+  /** @internal send syscalls made (one per write or sendmsg) */
+  sendCalls = 0;
 
   constructor(events: BackendEvents) {
     super();
@@ -157,32 +164,58 @@ export class EpollBackend extends Connections<Conn> implements Backend {
 
   send(id: number, data: Uint8Array, cb: (err: Error | null) => void): void {
     const c = this.conn(id);
-    // A view of the arena is overwritten by the next batch: a send that waits needs a copy.
-    if (data.buffer === this.#arena.buffer) data = Buffer.from(data);
-    c.sends.push({ data, offset: 0, cb });
+    this.#queue(c, data, cb);
     if (c.sends.length === 1) this.#flushSends(id, c);
   }
 
+  sendv(id: number, chunks: readonly Uint8Array[], cb: (err: Error | null) => void): void {
+    const c = this.conn(id);
+    const idle = c.sends.length === 0;
+    for (let i = 0; i < chunks.length; i++) this.#queue(c, chunks[i]!, i === chunks.length - 1 ? cb : noop);
+    if (idle && c.sends.length > 0) this.#flushSends(id, c);
+  }
+
+  #queue(c: Conn, data: Uint8Array, cb: (err: Error | null) => void): void {
+    // A view of the arena is overwritten by the next batch: a send that waits needs a copy.
+    if (data.buffer === this.#arena.buffer) data = Buffer.from(data);
+    c.sends.push({ data, offset: 0, cb });
+  }
+
+  /**
+   * Send what is queued until the kernel's buffer is full: several queued sends go in one
+   * sendmsg() over all their buffers (no copy); a partial send continues from the byte where the
+   * kernel stopped.
+   */
   #flushSends(id: number, c: Conn): void {
     if (c.flushing) return;
     c.flushing = true;
     for (;;) {
       const s = c.sends[0];
       if (s === undefined) break;
-      let n: number | null;
+      const n = Math.min(c.sends.length, SENDV_MAX);
+      let r: number | null;
+      this.sendCalls++;
       try {
-        n = sys.write(c.fd, s.data, s.offset, s.data.byteLength - s.offset);
+        if (n === 1) r = sys.write(c.fd, s.data, s.offset, s.data.byteLength - s.offset);
+        else {
+          const bufs = this.#iov;
+          for (let i = 0; i < n; i++) bufs[i] = c.sends[i]!.data;
+          bufs.length = n;
+          try {
+            r = sys.sendv(c.fd, bufs, s.offset, MSG_NOSIGNAL | MSG_DONTWAIT);
+          } finally {
+            bufs.length = 0;
+          }
+        }
       } catch (err) {
         const failed = c.sends.splice(0);
         for (const f of failed) f.cb(err as Error);
         if (this.conns[id] !== c) return;
         break;
       }
-      if (n === null) break; // EPOLLOUT tells when there is room
-      s.offset += n;
-      if (s.offset === s.data.byteLength) {
-        c.sends.shift();
-        s.cb(null);
+      if (r === null) break; // EPOLLOUT tells when there is room
+      for (const f of c.sends.splice(0, taken(c.sends, n, r))) {
+        f.cb(null);
         if (this.conns[id] !== c) return;
       }
     }

@@ -1,9 +1,24 @@
 // A server-side connection as a stream.Duplex with the net.Socket surface a server uses. Writes
 // complete when the kernel has taken every byte; a full reader pauses the backend's receive.
 import { Duplex } from "node:stream";
+import { isDetached } from "../detached.js";
 import * as sys from "../sys.js";
 import * as validate from "../validate.js";
 import type { Backend } from "./backend.js";
+
+/**
+ * A chunk whose ArrayBuffer was transferred away after write() (while corked, say) has no memory
+ * left to send: the write fails with the usual error instead of sending nothing.
+ */
+function detachedChunk(chunk: Buffer): Error | null {
+  if (!isDetached(chunk)) return null;
+  try {
+    validate.bytes("chunk", chunk);
+  } catch (err) {
+    return err as Error;
+  }
+  return null;
+}
 
 export interface SocketOptions {
   allowHalfOpen: boolean;
@@ -100,18 +115,33 @@ export class Socket extends Duplex {
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, cb: (err?: Error | null) => void): void {
     if (this.id < 0) return cb(new Error("socket is closed"));
-    this.#backend.send(this.id, chunk, (err) => {
-      if (err === null) {
-        this.bytesWritten += chunk.length;
-        this.#touch();
-      }
-      cb(err);
-    });
+    const bad = detachedChunk(chunk);
+    if (bad !== null) return cb(bad);
+    this.#backend.send(this.id, chunk, (err) => this.#sent(err, chunk.length, cb));
   }
 
-  // One send for everything written while corked (a copy: the kernel gets one buffer).
+  // Everything written while corked leaves in one vectored send (no copy).
   override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, cb: (err?: Error | null) => void): void {
-    this._write(chunks.length === 1 ? chunks[0]!.chunk : Buffer.concat(chunks.map((c) => c.chunk)), "latin1", cb);
+    if (chunks.length === 1) return this._write(chunks[0]!.chunk, "latin1", cb);
+    if (this.id < 0) return cb(new Error("socket is closed"));
+    const bufs = new Array<Buffer>(chunks.length);
+    let bytes = 0;
+    for (let i = 0; i < chunks.length; i++) {
+      const b = chunks[i]!.chunk;
+      const bad = detachedChunk(b);
+      if (bad !== null) return cb(bad);
+      bufs[i] = b;
+      bytes += b.length;
+    }
+    this.#backend.sendv(this.id, bufs, (err) => this.#sent(err, bytes, cb));
+  }
+
+  #sent(err: Error | null, bytes: number, cb: (err?: Error | null) => void): void {
+    if (err === null) {
+      this.bytesWritten += bytes;
+      this.#touch();
+    }
+    cb(err);
   }
 
   // The write side ends: shutdown(SHUT_WR) once every send has completed. Once the peer's end was

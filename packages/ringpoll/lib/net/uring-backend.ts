@@ -1,7 +1,7 @@
 // The io_uring backend: one ring per server; a multishot accept, one multishot receive per
 // connection selecting buffers from one provided buffer ring, sends one at a time per connection
 // (two sends in flight on one stream could reorder), and what a connection is sent during one batch
-// or JS turn goes out as one send. SQEs go out in the loop's one submit; every completion batch of
+// or JS turn goes out as one (vectored) send. SQEs go out in the loop's one submit; every completion batch of
 // the server is one JS call.
 import { release } from "node:os";
 import type { BufferRing } from "../buffer-ring.js";
@@ -22,7 +22,7 @@ import {
   errno,
 } from "../uring-constants.js";
 import type { Backend, BackendEvents } from "./backend.js";
-import { Connections, type BaseConn, type Send } from "./connections.js";
+import { Connections, SENDV_MAX, taken, type BaseConn, type Send } from "./connections.js";
 
 /** Match the request by opcode (sqe->len) as well as by fd (Linux 6.6). */
 const IORING_ASYNC_CANCEL_OP = 1 << 5;
@@ -34,8 +34,6 @@ const ACCEPT = 0;
 const RECV = 1;
 const CANCEL = 2;
 const LISTENER = 0x1fffffff;
-/** sends queued on a connection are merged into one up to this many bytes */
-const MERGE_MAX = 256 * 1024;
 /** at most this share of the provided buffers is held by sends of their own bytes (see send) */
 const HOLD_SHARE = 4;
 // A provided buffer's state (#bufState): in the kernel's hands, received in the running batch, or
@@ -58,6 +56,8 @@ interface Conn extends BaseConn {
   /** cancel requests in flight that name this connection's id */
   cancels: number;
   sending: boolean;
+  /** the first this many of `sends` are in the send in flight */
+  inFlight: number;
   /** a send is queued and the connection waits for the flush to start it */
   starting: boolean;
   /** the one completion callback of this connection's sends (no closure per send) */
@@ -93,6 +93,10 @@ export class UringBackend extends Connections<Conn> implements Backend {
   /** sends going out of each buffer */
   #holds!: Uint16Array;
   #heldTotal = 0;
+  /** the buffers of one vectored send, handed to native code (which keeps its own list) */
+  readonly #iov: Uint8Array[] = [];
+  /** @internal sends handed to the kernel (one per SQE, vectored or not) */
+  sendCalls = 0;
 
   constructor(events: BackendEvents, options: UringBackendOptions) {
     super();
@@ -185,7 +189,7 @@ export class UringBackend extends Connections<Conn> implements Backend {
   }
 
   #open(fd: number): void {
-    const c: Conn = { fd, recvArmed: false, paused: false, eof: false, closing: false, cancels: 0, sending: false, starting: false, sends: [], shutdownPending: false, onSent: noop, onClosed: null };
+    const c: Conn = { fd, recvArmed: false, paused: false, eof: false, closing: false, cancels: 0, sending: false, inFlight: 0, starting: false, sends: [], shutdownPending: false, onSent: noop, onClosed: null };
     const id = this.add(c);
     c.onSent = (res) => this.#onSent(id, c, res);
     if (!this.#events.accept(id)) {
@@ -314,24 +318,18 @@ export class UringBackend extends Connections<Conn> implements Backend {
     }
   }
 
-  /**
-   * Queued sends not yet started become one: a response written in pieces would otherwise leave as
-   * several small segments, and Nagle holds each one after the first until the peer's ACK, which
-   * the peer may delay by 40 ms.
-   */
-  #merge(c: Conn): void {
-    let n = 1;
-    let bytes = c.sends[0]!.data.byteLength;
-    while (n < c.sends.length && bytes + c.sends[n]!.data.byteLength <= MERGE_MAX) bytes += c.sends[n++]!.data.byteLength;
-    if (n === 1) return;
-    const parts = c.sends.splice(0, n);
-    const cb = (err: Error | null): void => {
-      for (const p of parts) p.cb(err);
-    };
-    c.sends.unshift({ data: Buffer.concat(parts.map((p) => p.data), bytes), offset: 0, cb, bid: -1 });
-    for (const p of parts) this.#unhold(p);
+  sendv(id: number, chunks: readonly Uint8Array[], cb: (err: Error | null) => void): void {
+    // Queued together, they start at the flush as one vectored send (the stream fails as a whole,
+    // so the last one's callback sees any error).
+    for (let i = 0; i < chunks.length; i++) this.send(id, chunks[i]!, i === chunks.length - 1 ? cb : noop);
   }
 
+  /**
+   * The queued sends (up to SENDV_MAX) leave as one: a response written in pieces would otherwise
+   * go out as several small segments, and Nagle holds each one after the first until the peer's
+   * ACK, which the peer may delay by 40 ms. Several go as one IORING_OP_SENDMSG over all their
+   * buffers (no copy; each stays pinned, and a held provided buffer held, until the CQE).
+   */
   #sendNext(id: number, c: Conn): void {
     const s = c.sends[0];
     if (s === undefined || c.closing) {
@@ -340,16 +338,31 @@ export class UringBackend extends Connections<Conn> implements Backend {
       else if (c.shutdownPending) this.shutdownNow(c);
       return;
     }
-    if (s.offset === 0 && c.sends.length > 1) this.#merge(c);
-    const head = c.sends[0]!;
+    const n = Math.min(c.sends.length, SENDV_MAX);
     c.sending = true;
-    const r = this.ring.sendWith(c.fd, head.data, head.offset, head.data.byteLength - head.offset, MSG_NOSIGNAL, c.onSent);
+    c.inFlight = n;
+    this.sendCalls++;
+    let r: number;
+    if (n === 1) {
+      r = this.ring.sendWith(c.fd, s.data, s.offset, s.data.byteLength - s.offset, MSG_NOSIGNAL, c.onSent);
+    } else {
+      const bufs = this.#iov;
+      for (let i = 0; i < n; i++) bufs[i] = c.sends[i]!.data;
+      bufs.length = n;
+      r = this.ring.sendvWith(c.fd, bufs, s.offset, MSG_NOSIGNAL, c.onSent);
+      bufs.length = 0; // native code pins its own copy of the list
+    }
     if (r < 0) queueMicrotask(() => c.onSent(r));
   }
 
-  /** The CQE of a connection's send: continue a partial send, or complete it and start the next. */
+  /**
+   * The CQE of a connection's send: the sends the kernel took whole complete; a partial one
+   * continues from the byte where the kernel stopped, before anything queued after it.
+   */
   #onSent(id: number, c: Conn, res: number): void {
     c.sending = false;
+    const n = c.inFlight;
+    c.inFlight = 0;
     if (res < 0) {
       const e = errnoError(-res, "write");
       // The stream is broken: every queued send fails with it.
@@ -357,13 +370,11 @@ export class UringBackend extends Connections<Conn> implements Backend {
       for (const f of failed) this.#unhold(f);
       if (!c.closing) for (const f of failed) f.cb(e);
     } else {
-      const s = c.sends[0]!;
-      s.offset += res;
-      // A partial send continues from where it stopped, before anything queued after it.
-      if (s.offset < s.data.byteLength && !c.closing) return this.#sendNext(id, c);
-      c.sends.shift();
-      this.#unhold(s);
-      if (!c.closing) s.cb(null);
+      const done = taken(c.sends, n, res);
+      const finished = c.sends.splice(0, done);
+      for (const f of finished) this.#unhold(f);
+      if (done < n && !c.closing) this.#sendNext(id, c);
+      if (!c.closing) for (const f of finished) f.cb(null);
     }
     // the callback may have queued (and started) the next send itself
     if (!c.sending) this.#sendNext(id, c);

@@ -288,6 +288,16 @@ export class IoUring implements Disposable {
   }
 
   /**
+   * @internal One IORING_OP_SENDMSG over `buffers` (from `firstOffset` in the first, each later one
+   * whole; at most IOV_MAX) whose completion goes to `onCqe(res)`: a vectored send with no copy.
+   * Every buffer stays pinned until the CQE. Arguments are trusted (detached buffers refused by
+   * the caller). Returns 0 or -errno (then nothing was queued).
+   */
+  sendvWith(fd: number, buffers: Uint8Array[], firstOffset: number, flags: number, onCqe: (res: number) => void): number {
+    return this.#req.sendvWith(fd, buffers, firstOffset, flags, onCqe);
+  }
+
+  /**
    * @internal CQEs of untracked `tag` with a result >= 0 carry a new fd (a multishot accept): the
    * environment owns it from the moment it is reaped, so a worker terminated before JS saw it still
    * closes it.

@@ -264,6 +264,15 @@ export class Requests {
     return r;
   }
 
+  /** opWith for IORING_OP_SENDMSG over several buffers (native prepSendv). */
+  sendvWith(fd: number, buffers: Uint8Array[], firstOffset: number, msgFlags: number, onCqe: (res: number, flags: number) => void): number {
+    const ring = this.open();
+    const idx = this.alloc({ multishot: true, syscall: "io_uring sendmsg", resolve: noop, reject: noop, onCqe });
+    const r = ring.prepSendv(fd, buffers, firstOffset, msgFlags, TRACKED + idx);
+    if (r < 0) this.release(idx);
+    return r;
+  }
+
   /** The request behind a Promise an op returned: `undefined` when this ring did not make it. */
   requestOf(promise: Promise<unknown>): Pending | undefined {
     return this.#byPromise.get(promise);

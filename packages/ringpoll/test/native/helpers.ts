@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { sys } from "ringpoll";
+import { IoUring, sys } from "ringpoll";
 
 export class Fds {
   #fds: number[] = [];
@@ -32,6 +32,16 @@ export class Fds {
         // already closed by the test
       }
     }
+  }
+}
+
+/** Why an io_uring cannot be set up here (a skip reason), or null when it can. */
+export function uringSkipReason(): string | null {
+  try {
+    new IoUring({ entries: 2 }).close();
+    return null;
+  } catch (err) {
+    return (err as Error).message;
   }
 }
 

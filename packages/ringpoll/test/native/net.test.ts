@@ -9,19 +9,10 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import net from "node:net";
-import { IoUring } from "ringpoll";
 import { createServer, type DataBatch, type Server, type ServerOptions, type Socket } from "ringpoll/net";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { openFdCount, seccompDenyUring, turns } from "./helpers.js";
+import { openFdCount, seccompDenyUring, turns, uringSkipReason } from "./helpers.js";
 
-function uringSkipReason(): string | null {
-  try {
-    new IoUring({ entries: 2 }).close();
-    return null;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
 const uringSkip = uringSkipReason();
 
 const servers: Server[] = [];
