@@ -268,8 +268,10 @@ void Ring::ReleaseMemory() {
   if (inflight_ > 0) {
     // The kernel still owns some memory: keep it (leak) rather than free what it may write.
     for (auto& s : slots_) {
-      if (s.active) s.pin.SuppressDestruct();
-      if (s.active) (void)s.extra.release();
+      if (!s.active) continue;
+      s.pin.SuppressDestruct();
+      (void)s.extra.release();
+      (void)new Store(std::move(s.store));
     }
     memory_.Abandon();
     slots_.clear();

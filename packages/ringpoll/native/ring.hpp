@@ -11,6 +11,7 @@
 #include <memory>
 #include <vector>
 
+#include "backing_store.hpp"
 #include "credentials.hpp"
 #include "loop_callback.hpp"
 #include "ring_memory.hpp"
@@ -33,10 +34,12 @@ struct RequestExtra {
   iovec iov{};
   __kernel_timespec ts{};
   std::vector<iovec> iovs;  // a vectored send's buffers (ring_sendv.cpp)
+  std::vector<Store> stores;  // and their memory
 };
 
 struct Slot {
   Napi::Reference<Napi::Value> pin;  // the JS buffer the kernel may read or write
+  Store store;                       // its memory, even if JS transfers it away
   std::unique_ptr<RequestExtra> extra;
   bool active = false;
   uint64_t memory = 0;  // RingMemory bits: what else the request may use (a buffer group)

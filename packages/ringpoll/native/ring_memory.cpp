@@ -22,7 +22,11 @@ int RingMemory::Register(io_uring* ring, Napi::Array buffers) {
   if (id == sets_.size()) sets_.emplace_back();
   Set& set = sets_[id];
   set.buffers.clear();
-  for (uint32_t i = 0; i < buffers.Length(); i++) set.buffers.push_back(Napi::Persistent(buffers.Get(i)));
+  set.stores.clear();
+  for (uint32_t i = 0; i < buffers.Length(); i++) {
+    set.buffers.push_back(Napi::Persistent(buffers.Get(i)));
+    set.stores.push_back(StoreOf(buffers.Get(i)));
+  }
   set.registered = true;
   current_ = static_cast<int>(id);
   iovecs_ = std::move(iovecs);
@@ -97,7 +101,10 @@ void RingMemory::Sweep() {
   if (!dirty_) return;
   dirty_ = false;
   for (Set& set : sets_) {
-    if (!set.registered && set.users == 0) set.buffers.clear();
+    if (!set.registered && set.users == 0) {
+      set.buffers.clear();
+      set.stores.clear();
+    }
   }
   for (size_t i = 0; i < rings_.size();) {
     BufferRing* br = rings_[i].ring;
@@ -126,6 +133,7 @@ void RingMemory::Abandon() {
   }
   for (Set& set : sets_) {
     for (auto& b : set.buffers) b.SuppressDestruct();
+    (void)new std::vector<Store>(std::move(set.stores));
   }
   rings_.clear();
   sets_.clear();

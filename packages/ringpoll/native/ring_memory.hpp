@@ -9,6 +9,7 @@
 
 #include <vector>
 
+#include "backing_store.hpp"
 #include "uring_compat.hpp"
 
 class BufferRing;
@@ -56,6 +57,7 @@ class RingMemory {
  private:
   struct Set {
     std::vector<Napi::Reference<Napi::Value>> buffers;
+    std::vector<Store> stores;  // their memory, even if JS transfers it away (the kernel keeps the pages)
     uint32_t users = 0;
     bool registered = false;
   };

@@ -215,7 +215,10 @@ Napi::Value Ring::Prep(const Napi::CallbackInfo& info) {
   uint64_t uses = memory_.Acquire((sqeFlags & IOSQE_BUFFER_SELECT) != 0 ? bufIndex : -1, false);
   if (slot != nullptr) slot->memory = uses; else sqe->user_data |= uses;
   if (slot != nullptr) {
-    if (info[2].IsTypedArray()) slot->pin = Napi::Persistent(info[2]);
+    if (info[2].IsTypedArray()) {
+      slot->pin = Napi::Persistent(info[2]);
+      slot->store = StoreOf(info[2]);
+    }
     slot->active = true;
   }
   ScheduleSubmit();

@@ -44,6 +44,8 @@ void Ring::ReleaseSlot(uint32_t tag) {
   uint32_t idx = tag & ~kTrackedTag;
   if (idx < slots_.size()) {
     slots_[idx].pin.Reset();
+    slots_[idx].store.reset();
+    if (slots_[idx].extra) slots_[idx].extra->stores.clear();
     memory_.Release(slots_[idx].memory);
     slots_[idx].memory = 0;
     slots_[idx].active = false;

@@ -34,6 +34,8 @@ Napi::Value Ring::PrepSendv(const Napi::CallbackInfo& info) {
   int err = FillIovecs(list, n, first, e->iovs.data(), &pins);
   if (err < 0) return Napi::Number::New(env, err);
   if (!Reserve(1)) return Napi::Number::New(env, -EBUSY);
+  e->stores.resize(n);
+  for (uint32_t i = 0; i < n; i++) e->stores[i] = StoreOf(pins.Get(i));
 
   // Nothing can fail from here on.
   std::memset(&e->msg, 0, sizeof e->msg);

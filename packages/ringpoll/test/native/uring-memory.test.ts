@@ -141,3 +141,40 @@ describe("registered buffers", () => {
     expect(ring.inflight).toBe(1);
   });
 });
+
+describe("memory JS transfers away while the kernel may still use it", () => {
+  const MiB = 1 << 20;
+  const arrayBuffers = () => process.memoryUsage().arrayBuffers;
+
+  it("a request's buffer: its bytes stay allocated until the CQE although the new owner was collected", async () => {
+    const ring = rings.open();
+    const [r, w] = fds.pipe();
+    const ab = new ArrayBuffer(32 * MiB);
+    const read = ring.read(r, new Uint8Array(ab));
+    await collect();
+    const held = arrayBuffers();
+    // the ArrayBuffer moves to a clone nobody keeps: the read's view is left detached
+    structuredClone(ab, { transfer: [ab] });
+    expect(ab.byteLength).toBe(0);
+    await collect();
+    expect(arrayBuffers()).toBeGreaterThan(held - MiB);
+    sys.write(w, Buffer.from("done"));
+    expect(await read).toBe(4);
+    await collect();
+    expect(arrayBuffers()).toBeLessThan(held - 16 * MiB);
+  });
+
+  it("registered buffers: their bytes stay allocated until unregistered", async () => {
+    const ring = rings.open();
+    const ab = new ArrayBuffer(32 * MiB);
+    ring.registerBuffers([new Uint8Array(ab)]);
+    await collect();
+    const held = arrayBuffers();
+    structuredClone(ab, { transfer: [ab] });
+    await collect();
+    expect(arrayBuffers()).toBeGreaterThan(held - MiB);
+    ring.unregisterBuffers();
+    await collect();
+    expect(arrayBuffers()).toBeLessThan(held - 16 * MiB);
+  });
+});
