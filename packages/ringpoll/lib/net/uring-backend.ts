@@ -27,7 +27,14 @@ import { Connections, SENDV_MAX, taken, type BaseConn, type Send } from "./conne
 /** Match the request by opcode (sqe->len) as well as by fd (Linux 6.6). */
 const IORING_ASYNC_CANCEL_OP = 1 << 5;
 const MSG_NOSIGNAL = 0x4000;
-const SOCK_NONBLOCK_CLOEXEC = 0o4000 | 0o2000000;
+/**
+ * Accepted sockets are blocking (close-on-exec only). io_uring tries every send and receive
+ * without blocking first and waits on poll itself; but a send it retries from an io-wq worker (a
+ * partial send whose retry found the socket full again, under CPU contention) takes O_NONBLOCK
+ * at its word and completes with -EAGAIN (liburing #1601). On a blocking socket that worker
+ * waits instead, and a cancel still interrupts it.
+ */
+const SOCK_CLOEXEC = 0o2000000;
 
 // Tags: connection id << 2 | kind (batch-API tags stay below 2^31).
 const ACCEPT = 0;
@@ -97,6 +104,8 @@ export class UringBackend extends Connections<Conn> implements Backend {
   readonly #iov: Uint8Array[] = [];
   /** @internal sends handed to the kernel (one per SQE, vectored or not) */
   sendCalls = 0;
+  /** @internal sends that completed with -EAGAIN and went again */
+  eagainRetries = 0;
 
   constructor(events: BackendEvents, options: UringBackendOptions) {
     super();
@@ -212,7 +221,8 @@ export class UringBackend extends Connections<Conn> implements Backend {
     } else if (r === 0) {
       c.eof = true;
       if (!c.closing) this.#events.end(id);
-    } else if (r !== -errno.ENOBUFS && r !== -errno.ECANCELED) {
+    } else if (r !== -errno.ENOBUFS && r !== -errno.ECANCELED && r !== -errno.EAGAIN) {
+      // (ENOBUFS: every buffer is out; EAGAIN: see SOCK_CLOEXEC. Both re-arm below.)
       c.eof = true;
       if (!c.closing) this.#events.error(id, errnoError(-r, "read"));
     }
@@ -235,7 +245,7 @@ export class UringBackend extends Connections<Conn> implements Backend {
 
   #armAccept(): void {
     this.#acceptArmed = true;
-    this.#push(IORING_OP.ACCEPT, this.listenFd, (LISTENER << 2) | ACCEPT, { opFlags: SOCK_NONBLOCK_CLOEXEC, ioprio: IORING_ACCEPT_MULTISHOT });
+    this.#push(IORING_OP.ACCEPT, this.listenFd, (LISTENER << 2) | ACCEPT, { opFlags: SOCK_CLOEXEC, ioprio: IORING_ACCEPT_MULTISHOT });
   }
 
   #cancel(id: number, fd: number, flags: number, len = 0): void {
@@ -361,6 +371,12 @@ export class UringBackend extends Connections<Conn> implements Backend {
    */
   #onSent(id: number, c: Conn, res: number): void {
     c.sending = false;
+    // Nothing was sent and nothing is wrong (see SOCK_CLOEXEC): the send goes again, and a fresh
+    // request waits on poll before it tries.
+    if (res === -errno.EAGAIN) {
+      this.eagainRetries++;
+      res = 0;
+    }
     const n = c.inFlight;
     c.inFlight = 0;
     if (res < 0) {

@@ -2,7 +2,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { execFileSync, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createInterface } from "node:readline";
 import { join } from "node:path";
@@ -55,6 +55,32 @@ async function writeInRandomChunks(c: net.Socket, data: Buffer): Promise<void> {
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
+/** The open-file flags (fdinfo) of this process's established TCP sockets whose local port is `port`. */
+function acceptedSocketFlags(port: number): number[] {
+  const inodes = new Set<string>();
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is ADDR:PORT in hex; st 01 is ESTABLISHED; field 9 is the inode
+      if (f.length > 9 && Number.parseInt(f[1]!.split(":")[1]!, 16) === port && f[3] === "01") inodes.add(f[9]!);
+    }
+  }
+  const flags: number[] = [];
+  for (const fd of readdirSync("/proc/self/fd")) {
+    let link: string;
+    try {
+      link = readlinkSync(`/proc/self/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile (readdir's own fd)
+    }
+    const m = /^socket:\[(\d+)\]$/.exec(link);
+    if (m === null || !inodes.has(m[1]!)) continue;
+    flags.push(Number.parseInt(/^flags:\s+([0-7]+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, "utf8"))![1]!, 8));
+  }
+  return flags;
+}
+const O_NONBLOCK = 0o4000;
+
 for (const backend of ["io_uring", "epoll"] as const) {
   const skip = backend === "io_uring" ? uringSkip : null;
   describe.skipIf(skip !== null)(`ringpoll/net on ${backend}${skip ? ` (skipped: ${skip})` : ""}`, () => {
@@ -72,6 +98,17 @@ for (const backend of ["io_uring", "epoll"] as const) {
     it("reports the backend it runs and why", async () => {
       const { server } = await listen();
       expect(server.backend).toEqual({ name: backend, reason: "requested" });
+    });
+
+    it(`accepted sockets are ${backend === "io_uring" ? "blocking: a send the kernel retries from io-wq waits instead of failing with EAGAIN" : "non-blocking, as epoll needs"}`, async () => {
+      let accepted = 0;
+      const { port } = await listen({}, () => accepted++);
+      await connect(port);
+      await connect(port);
+      for (let i = 0; i < 100 && accepted < 2; i++) await turns(1);
+      const flags = acceptedSocketFlags(port);
+      expect(flags.length).toBe(2);
+      for (const f of flags) expect((f & O_NONBLOCK) !== 0).toBe(backend === "epoll");
     });
 
     it("echoes 10 MiB written in random chunk sizes byte for byte", async () => {
