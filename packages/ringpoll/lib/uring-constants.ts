@@ -34,6 +34,8 @@ export const IORING_ASYNC_CANCEL_ALL = 1 << 0;
 export const IORING_ASYNC_CANCEL_FD = 1 << 1;
 export const IORING_ASYNC_CANCEL_ANY = 1 << 2;
 export const IORING_RECV_MULTISHOT = 1 << 1;
+/** a receive may fill several provided buffers, one CQE for all (Linux 6.10: IORING_FEAT_RECVSEND_BUNDLE) */
+export const IORING_RECVSEND_BUNDLE = 1 << 4;
 export const IORING_ACCEPT_MULTISHOT = 1 << 0;
 
 // Which memory the native prep builds for the kernel (native/ring.cpp: enum Extra).

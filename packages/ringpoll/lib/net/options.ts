@@ -20,8 +20,12 @@ export interface ServerOptions {
   highWaterMark?: number;
   /** 'auto' (default): io_uring where the kernel allows it, else epoll. */
   backend?: BackendChoice;
-  /** io_uring: the provided buffers receives select from (count a power of two). Default 256 × 16 KiB. */
-  recvBuffers?: { count?: number; size?: number };
+  /**
+   * io_uring: the provided buffers receives select from (count a power of two). Default 256 × 16 KiB.
+   * `bundle`: one receive may fill several buffers (IORING_RECVSEND_BUNDLE, Linux 6.10); default:
+   * where the kernel has it; true on a kernel without it is an error.
+   */
+  recvBuffers?: { count?: number; size?: number; bundle?: boolean };
   /** Batch mode: no sockets; this handler gets each batch's bytes, and sends go through server.send(). */
   batch?: BatchHandler;
 }
@@ -36,6 +40,8 @@ export interface ResolvedOptions {
   backend: BackendChoice;
   bufferCount: number;
   bufferSize: number;
+  /** undefined: where the kernel has bundles */
+  bundle: boolean | undefined;
   batch: BatchHandler | null;
 }
 
@@ -50,7 +56,7 @@ export function serverOptions(options: ServerOptions): ResolvedOptions {
   if (backend !== "auto" && backend !== "io_uring" && backend !== "epoll") throw invalidArgValue("options.backend", "'auto', 'io_uring' or 'epoll'", backend);
   const rb = options.recvBuffers ?? {};
   validate.object("options.recvBuffers", rb);
-  validate.knownKeys("options.recvBuffers", rb, ["count", "size"]);
+  validate.knownKeys("options.recvBuffers", rb, ["count", "size", "bundle"]);
   const bufferCount = validate.integer("options.recvBuffers.count", rb.count ?? 256, 1, 32768);
   if ((bufferCount & (bufferCount - 1)) !== 0) throw invalidArgValue("options.recvBuffers.count", "power of two up to 32768", bufferCount);
   return {
@@ -63,6 +69,7 @@ export function serverOptions(options: ServerOptions): ResolvedOptions {
     backend,
     bufferCount,
     bufferSize: validate.integer("options.recvBuffers.size", rb.size ?? 16384, 64, 1 << 20),
+    bundle: rb.bundle === undefined ? undefined : validate.boolean("options.recvBuffers.bundle", rb.bundle),
     batch: options.batch === undefined ? null : batchHandler(options.batch),
   };
 }

@@ -9,6 +9,7 @@ import { invalidArgType, invalidArgValue } from "../errors.js";
 import { listenSocket } from "./listen.js";
 import { listenArgs, serverOptions, type ResolvedOptions, type ServerOptions } from "./options.js";
 import { Socket, type SocketHost } from "./socket.js";
+import { UringBackend } from "./uring-backend.js";
 
 const EMPTY = new Uint8Array(0);
 
@@ -55,6 +56,12 @@ export class Server extends EventEmitter implements BackendEvents {
     return this.#backend?.sendCalls ?? 0;
   }
 
+  /** @internal io_uring: whether receives are bundled, and how many receive CQEs filled several buffers */
+  get recvBundles(): { enabled: boolean; multiBufferCqes: number } | null {
+    const b = this.#backend;
+    return b instanceof UringBackend ? { enabled: b.bundles, multiBufferCqes: b.multiBufferCqes } : null;
+  }
+
   /** Which backend runs and why (null until listen() set one up). */
   get backend(): BackendInfo | null {
     return this.#info;
@@ -91,7 +98,7 @@ export class Server extends EventEmitter implements BackendEvents {
 
   #start(fd: number): void {
     if (this.#backend === null) {
-      const { backend, info } = createBackend(this.#options.backend, this, { bufferCount: this.#options.bufferCount, bufferSize: this.#options.bufferSize });
+      const { backend, info } = createBackend(this.#options.backend, this, { bufferCount: this.#options.bufferCount, bufferSize: this.#options.bufferSize, bundle: this.#options.bundle });
       this.#backend = backend;
       this.#info = info;
       this.#host = {

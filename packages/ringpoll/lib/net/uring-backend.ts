@@ -1,5 +1,6 @@
 // The io_uring backend: one ring per server; a multishot accept, one multishot receive per
-// connection selecting buffers from one provided buffer ring, sends one at a time per connection
+// connection selecting buffers from one provided buffer ring (several per CQE where the kernel
+// bundles receives), sends one at a time per connection
 // (two sends in flight on one stream could reorder), and what a connection is sent during one batch
 // or JS turn goes out as one (vectored) send. SQEs go out in the loop's one submit; every completion batch of
 // the server is one JS call.
@@ -18,6 +19,7 @@ import {
   IORING_CQE_F_MORE,
   IORING_OP,
   IORING_RECV_MULTISHOT,
+  IORING_RECVSEND_BUNDLE,
   TRACKED,
   errno,
 } from "../uring-constants.js";
@@ -54,6 +56,8 @@ export interface UringBackendOptions {
   /** provided buffers for receives: count (power of two) × size bytes */
   bufferCount: number;
   bufferSize: number;
+  /** bundled receives: undefined = where the kernel has them, true = required */
+  bundle?: boolean | undefined;
 }
 
 interface Conn extends BaseConn {
@@ -106,6 +110,16 @@ export class UringBackend extends Connections<Conn> implements Backend {
   sendCalls = 0;
   /** @internal sends that completed with -EAGAIN and went again */
   eagainRetries = 0;
+  /** one receive may fill several buffers (IORING_RECVSEND_BUNDLE) */
+  readonly bundles: boolean;
+  /** @internal receive CQEs that filled more than one buffer */
+  multiBufferCqes = 0;
+  // A bundled receive's CQE names only its first buffer; the others are those that followed it in
+  // the ring. Every buffer goes back through #recycle, so the ring's order is known here:
+  // #order[position & mask] is the buffer put at that position, #position[bid] where bid last went.
+  #order!: Uint16Array;
+  #position!: Uint32Array;
+  #tail = 0;
 
   constructor(events: BackendEvents, options: UringBackendOptions) {
     super();
@@ -119,8 +133,20 @@ export class UringBackend extends Connections<Conn> implements Backend {
       this.ring.close();
       throw err;
     }
-    this.#bufState = new Uint8Array(this.#br.count);
-    this.#holds = new Uint16Array(this.#br.count);
+    const hasBundles = this.ring.setup.features.includes("RECVSEND_BUNDLE");
+    if (options.bundle === true && !hasBundles) {
+      this.ring.close();
+      const why = `options.recvBuffers.bundle: kernel ${release()} lacks IORING_FEAT_RECVSEND_BUNDLE (Linux 6.10)`;
+      throw Object.assign(new Error(why), { code: "ERR_RINGPOLL_UNSUPPORTED" });
+    }
+    this.bundles = hasBundles && options.bundle !== false;
+    const n = this.#br.count;
+    this.#bufState = new Uint8Array(n);
+    this.#holds = new Uint16Array(n);
+    // the buffer ring starts with buffer i at position i
+    this.#order = new Uint16Array(n).map((_, i) => i);
+    this.#position = new Uint32Array(n).map((_, i) => i);
+    this.#tail = n;
     this.ring.ownFdResults((LISTENER << 2) | ACCEPT);
     this.ring.onCompletions((b) => this.#onBatch(b));
   }
@@ -214,10 +240,9 @@ export class UringBackend extends Connections<Conn> implements Backend {
     if (c === undefined) return;
     if ((f & IORING_CQE_F_MORE) === 0) c.recvArmed = false;
     if (r > 0) {
-      const bid = f >>> IORING_CQE_BUFFER_SHIFT;
-      this.#bufState[bid] = IN_BATCH;
-      this.#batchBids.push(bid);
-      if (!c.closing) this.#events.data(id, this.#br.view(bid, r));
+      const first = f >>> IORING_CQE_BUFFER_SHIFT;
+      if (r <= this.#br.size) this.#received(id, c, first, r);
+      else if (!this.#bundle(id, c, first, r)) return;
     } else if (r === 0) {
       c.eof = true;
       if (!c.closing) this.#events.end(id);
@@ -226,9 +251,45 @@ export class UringBackend extends Connections<Conn> implements Backend {
       c.eof = true;
       if (!c.closing) this.#events.error(id, errnoError(-r, "read"));
     }
-    if (c.recvArmed) return;
+    if (!c.recvArmed) this.#afterRecv(id, c);
+  }
+
+  /** The receive request ended: close, or receive again. */
+  #afterRecv(id: number, c: Conn): void {
     if (c.closing) this.#maybeClosed(id, c);
     else if (!c.paused && !c.eof) this.#armRecv(id, c);
+  }
+
+  /** Bytes in buffer `bid`: a view of them for this batch; the buffer goes back at its end. */
+  #received(id: number, c: Conn, bid: number, length: number): void {
+    this.#bufState[bid] = IN_BATCH;
+    this.#batchBids.push(bid);
+    if (!c.closing) this.#events.data(id, this.#br.view(bid, length));
+  }
+
+  /**
+   * A bundled receive of `r` bytes: full buffers from `first` on in ring order, the last one partly
+   * filled. False (the connection failed) when the ring's order here disagrees with the kernel's.
+   */
+  #bundle(id: number, c: Conn, first: number, r: number): boolean {
+    const size = this.#br.size;
+    const n = Math.ceil(r / size);
+    const mask = this.#br.count - 1;
+    const p = this.#position[first]!;
+    let ok = this.#order[p & mask] === first && ((this.#tail - p) >>> 0) >= n;
+    for (let k = 0; ok && k < n; k++) ok = this.#bufState[this.#order[(p + k) & mask]!] === IN_RING;
+    if (!ok) {
+      // Cannot happen while every buffer goes back through #recycle. Delivering bytes from the wrong
+      // buffers would corrupt the stream: the connection fails instead, and bundles stop.
+      (this as { bundles: boolean }).bundles = false;
+      c.eof = true;
+      if (!c.closing) this.#events.error(id, errnoError(errno.EIO, "read", "a bundled receive named buffers out of ring order"));
+      if (!c.recvArmed) this.#afterRecv(id, c);
+      return false;
+    }
+    this.multiBufferCqes++;
+    for (let k = 0; k < n; k++) this.#received(id, c, this.#order[(p + k) & mask]!, Math.min(size, r - k * size));
+    return true;
   }
 
   #onCancel(id: number): void {
@@ -240,7 +301,7 @@ export class UringBackend extends Connections<Conn> implements Backend {
 
   #armRecv(id: number, c: Conn): void {
     c.recvArmed = true;
-    this.#push(IORING_OP.RECV, c.fd, (id << 2) | RECV, { bufGroup: this.#br.bgid, ioprio: IORING_RECV_MULTISHOT });
+    this.#push(IORING_OP.RECV, c.fd, (id << 2) | RECV, { bufGroup: this.#br.bgid, ioprio: this.bundles ? IORING_RECV_MULTISHOT | IORING_RECVSEND_BUNDLE : IORING_RECV_MULTISHOT });
   }
 
   #armAccept(): void {
@@ -407,6 +468,11 @@ export class UringBackend extends Connections<Conn> implements Backend {
 
   #recycle(bid: number): void {
     this.#bufState[bid] = IN_RING;
+    // The ring's next position: the BufferRing hands buffers back in the order recycled.
+    const t = this.#tail;
+    this.#order[t & (this.#br.count - 1)] = bid;
+    this.#position[bid] = t;
+    this.#tail = (t + 1) >>> 0;
     this.#br.recycle(bid);
   }
 

@@ -9,11 +9,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import net from "node:net";
+import { probe } from "ringpoll";
 import { createServer, type DataBatch, type Server, type ServerOptions, type Socket } from "ringpoll/net";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { openFdCount, seccompDenyUring, turns, uringSkipReason } from "./helpers.js";
 
 const uringSkip = uringSkipReason();
+const hasBundles = uringSkip === null && probe().ioUring.features.includes("RECVSEND_BUNDLE");
 
 const servers: Server[] = [];
 const sockets: Array<net.Socket | Socket> = [];
@@ -380,6 +382,7 @@ for (const backend of ["io_uring", "epoll"] as const) {
       expect(() => createServer({ allowHalfOpen: 1 as unknown as boolean })).toThrow(/Expected boolean for options.allowHalfOpen/);
       expect(() => createServer({ nodelay: true } as ServerOptions)).toThrow(/options.nodelay/);
       expect(() => createServer({ recvBuffers: { count: 3 } })).toThrow(/power of two/);
+      expect(() => createServer({ recvBuffers: { bundle: "yes" as unknown as boolean } })).toThrow(/Expected boolean for options.recvBuffers.bundle/);
       const server = createServer({ backend });
       expect(() => server.listen(70000)).toThrow(/Expected >= 0 and <= 65535 for port but received 70000/);
       expect(() => server.listen(-1)).toThrow(/for port/);
@@ -510,6 +513,44 @@ for (const backend of ["io_uring", "epoll"] as const) {
       expect(closed.map(([conn]) => conn).sort()).toEqual(opened.slice().sort());
       expect(closed.every(([, err]) => err === null)).toBe(true);
       expect(batches).toBeGreaterThan(0);
+    });
+
+    it.skipIf(backend !== "io_uring" || !hasBundles)("io_uring: one receive fills several buffers (bundles, Linux 6.10), and every byte arrives in order, through the Duplex and the batch handler", async () => {
+      const recvBuffers = { count: 64, size: 4096 };
+      // A reader that falls behind lets data pile up in the socket, so receives find several buffers' worth.
+      const { server: duplex, port } = await listen({ recvBuffers }, (s) => s.pipe(s));
+      const echoBatch: { server?: Server } = {};
+      const { server: batch, port: batchPort } = await listen({
+        recvBuffers,
+        batch: { data: (b: DataBatch) => { for (let i = 0; i < b.length; i++) echoBatch.server!.send(b.conn[i]!, b.data[i]!); } },
+      });
+      echoBatch.server = batch;
+      for (const [server, p] of [[duplex, port], [batch, batchPort]] as const) {
+        expect(server.recvBundles).toEqual({ enabled: true, multiBufferCqes: 0 });
+        const c = await connect(p);
+        const data = randomBytes(16 * 1024 * 1024);
+        const received = collect(c);
+        await writeInRandomChunks(c, data);
+        expect(sha(await received)).toBe(sha(data));
+        expect(server.recvBundles!.multiBufferCqes).toBeGreaterThan(0);
+      }
+    });
+
+    it.skipIf(backend !== "io_uring")("io_uring: recvBuffers.bundle false receives one buffer per CQE; true where the kernel lacks bundles is refused with the cause", async () => {
+      const { server, port } = await listen({ recvBuffers: { count: 64, size: 4096, bundle: false } }, (s) => s.pipe(s));
+      const c = await connect(port);
+      const data = randomBytes(4 * 1024 * 1024);
+      const received = collect(c);
+      await writeInRandomChunks(c, data);
+      expect(sha(await received)).toBe(sha(data));
+      expect(server.recvBundles).toEqual({ enabled: false, multiBufferCqes: 0 });
+      if (!hasBundles) {
+        const refused = createServer({ backend, recvBuffers: { bundle: true } });
+        refused.listen(0, "127.0.0.1");
+        const [err] = (await once(refused, "error")) as [Error & { code: string }];
+        expect(err.code).toBe("ERR_RINGPOLL_UNSUPPORTED");
+        expect(err.message).toMatch(/lacks IORING_FEAT_RECVSEND_BUNDLE \(Linux 6\.10\)/);
+      }
     });
 
     it("batch handler: a view sent in two pieces (two sends out of one received buffer) echoes byte for byte", async () => {
