@@ -108,8 +108,6 @@ export class UringBackend extends Connections<Conn> implements Backend {
   readonly #iov: Uint8Array[] = [];
   /** @internal sends handed to the kernel (one per SQE, vectored or not) */
   sendCalls = 0;
-  /** @internal sends that completed with -EAGAIN and went again */
-  eagainRetries = 0;
   /** one receive may fill several buffers (IORING_RECVSEND_BUNDLE) */
   readonly bundles: boolean;
   /** @internal receive CQEs that filled more than one buffer */
@@ -432,12 +430,9 @@ export class UringBackend extends Connections<Conn> implements Backend {
    */
   #onSent(id: number, c: Conn, res: number): void {
     c.sending = false;
-    // Nothing was sent and nothing is wrong (see SOCK_CLOEXEC): the send goes again, and a fresh
-    // request waits on poll before it tries.
-    if (res === -errno.EAGAIN) {
-      this.eagainRetries++;
-      res = 0;
-    }
+    // Nothing was sent and nothing is wrong (see SOCK_CLOEXEC): the send goes again as a new
+    // request, which io_uring parks on poll when the socket is still full.
+    if (res === -errno.EAGAIN) res = 0;
     const n = c.inFlight;
     c.inFlight = 0;
     if (res < 0) {
