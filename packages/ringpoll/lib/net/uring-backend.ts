@@ -108,8 +108,9 @@ export class UringBackend extends Connections<Conn> implements Backend {
   readonly #iov: Uint8Array[] = [];
   /** @internal sends handed to the kernel (one per SQE, vectored or not) */
   sendCalls = 0;
-  /** one receive may fill several buffers (IORING_RECVSEND_BUNDLE) */
-  readonly bundles: boolean;
+  #bundles: boolean;
+  /** the ring's order is kept (bundles were on at the start; requests armed then may still bundle) */
+  readonly #mirror: boolean;
   /** @internal receive CQEs that filled more than one buffer */
   multiBufferCqes = 0;
   // A bundled receive's CQE names only its first buffer; the others are those that followed it in
@@ -137,7 +138,8 @@ export class UringBackend extends Connections<Conn> implements Backend {
       const why = `options.recvBuffers.bundle: kernel ${release()} lacks IORING_FEAT_RECVSEND_BUNDLE (Linux 6.10)`;
       throw Object.assign(new Error(why), { code: "ERR_RINGPOLL_UNSUPPORTED" });
     }
-    this.bundles = hasBundles && options.bundle !== false;
+    this.#bundles = hasBundles && options.bundle !== false;
+    this.#mirror = this.#bundles;
     const n = this.#br.count;
     this.#bufState = new Uint8Array(n);
     this.#holds = new Uint16Array(n);
@@ -279,7 +281,7 @@ export class UringBackend extends Connections<Conn> implements Backend {
     if (!ok) {
       // Cannot happen while every buffer goes back through #recycle. Delivering bytes from the wrong
       // buffers would corrupt the stream: the connection fails instead, and bundles stop.
-      (this as { bundles: boolean }).bundles = false;
+      this.#bundles = false;
       c.eof = true;
       if (!c.closing) this.#events.error(id, errnoError(errno.EIO, "read", "a bundled receive named buffers out of ring order"));
       if (!c.recvArmed) this.#afterRecv(id, c);
@@ -288,6 +290,11 @@ export class UringBackend extends Connections<Conn> implements Backend {
     this.multiBufferCqes++;
     for (let k = 0; k < n; k++) this.#received(id, c, this.#order[(p + k) & mask]!, Math.min(size, r - k * size));
     return true;
+  }
+
+  /** one receive may fill several buffers (IORING_RECVSEND_BUNDLE) */
+  get bundles(): boolean {
+    return this.#bundles;
   }
 
   #onCancel(id: number): void {
@@ -299,7 +306,7 @@ export class UringBackend extends Connections<Conn> implements Backend {
 
   #armRecv(id: number, c: Conn): void {
     c.recvArmed = true;
-    this.#push(IORING_OP.RECV, c.fd, (id << 2) | RECV, { bufGroup: this.#br.bgid, ioprio: this.bundles ? IORING_RECV_MULTISHOT | IORING_RECVSEND_BUNDLE : IORING_RECV_MULTISHOT });
+    this.#push(IORING_OP.RECV, c.fd, (id << 2) | RECV, { bufGroup: this.#br.bgid, ioprio: this.#bundles ? IORING_RECV_MULTISHOT | IORING_RECVSEND_BUNDLE : IORING_RECV_MULTISHOT });
   }
 
   #armAccept(): void {
@@ -463,11 +470,13 @@ export class UringBackend extends Connections<Conn> implements Backend {
 
   #recycle(bid: number): void {
     this.#bufState[bid] = IN_RING;
-    // The ring's next position: the BufferRing hands buffers back in the order recycled.
-    const t = this.#tail;
-    this.#order[t & (this.#br.count - 1)] = bid;
-    this.#position[bid] = t;
-    this.#tail = (t + 1) >>> 0;
+    if (this.#mirror) {
+      // The ring's next position: the BufferRing hands buffers back in the order recycled.
+      const t = this.#tail;
+      this.#order[t & (this.#br.count - 1)] = bid;
+      this.#position[bid] = t;
+      this.#tail = (t + 1) >>> 0;
+    }
     this.#br.recycle(bid);
   }
 
