@@ -26,6 +26,18 @@ describe("examples/", () => {
     expect(r.status).toBe(0);
   });
 
+  it("wake-latency.mjs receives every datagram another process sent on each kind of ring, and says how late", () => {
+    const r = run("wake-latency.mjs", ["20"]);
+    expect(r.stderr).toBe("");
+    const line = (mode: string) => new RegExp(`^${mode}: 20 datagrams, p50 \\d+ µs, p90 \\d+ µs$`);
+    const lines = r.stdout.trimEnd().split("\n");
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toMatch(line("deferTaskrun"));
+    expect(lines[1]).toMatch(line("coopTaskrun"));
+    expect(lines[2]).toMatch(line("plain"));
+    expect(r.status).toBe(0);
+  });
+
   it("iopoll-read.mjs reads with polling where the device has poll queues, else says why in one line", () => {
     const r = run("iopoll-read.mjs");
     expect(r.stderr).toBe("");
