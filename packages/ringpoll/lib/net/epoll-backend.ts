@@ -21,6 +21,8 @@ interface Conn extends BaseConn {
   mask: number;
   paused: boolean;
   flushing: boolean;
+  /** has sends queued during this batch, sent when it ends */
+  deferred: boolean;
 }
 
 export class EpollBackend extends Connections<Conn> implements Backend {
@@ -38,6 +40,10 @@ export class EpollBackend extends Connections<Conn> implements Backend {
   readonly #iov: Uint8Array[] = [];
   /** @internal send syscalls made (one per write or sendmsg) */
   sendCalls = 0;
+  /** inside a batch: sends wait for its end (see #kick) */
+  #inBatch = false;
+  readonly #deferred: Conn[] = [];
+  readonly #deferredIds: number[] = [];
 
   constructor(events: BackendEvents) {
     super();
@@ -47,6 +53,16 @@ export class EpollBackend extends Connections<Conn> implements Backend {
 
   #onBatch(b: EpollBatch): void {
     this.#used = 0;
+    this.#inBatch = true;
+    try {
+      this.#deliver(b);
+    } finally {
+      this.#inBatch = false;
+      this.#sendDeferred();
+    }
+  }
+
+  #deliver(b: EpollBatch): void {
     for (let i = 0; i < b.length; i++) {
       const token = b.data[i]!;
       if (token === 0) {
@@ -73,7 +89,7 @@ export class EpollBackend extends Connections<Conn> implements Backend {
         return;
       }
       if (fd === null) return;
-      const c: Conn = { fd, mask: 0, paused: false, eof: false, sends: [], flushing: false, shutdownPending: false };
+      const c: Conn = { fd, mask: 0, paused: false, eof: false, sends: [], flushing: false, deferred: false, shutdownPending: false };
       const id = this.add(c);
       if (!this.#events.accept(id)) {
         this.remove(id);
@@ -165,14 +181,41 @@ export class EpollBackend extends Connections<Conn> implements Backend {
   send(id: number, data: Uint8Array, cb: (err: Error | null) => void): void {
     const c = this.conn(id);
     this.#queue(c, data, cb);
-    if (c.sends.length === 1) this.#flushSends(id, c);
+    if (c.sends.length === 1) this.#kick(id, c);
   }
 
   sendv(id: number, chunks: readonly Uint8Array[], cb: (err: Error | null) => void): void {
     const c = this.conn(id);
     const idle = c.sends.length === 0;
     for (let i = 0; i < chunks.length; i++) this.#queue(c, chunks[i]!, i === chunks.length - 1 ? cb : noop);
-    if (idle && c.sends.length > 0) this.#flushSends(id, c);
+    if (idle && c.sends.length > 0) this.#kick(id, c);
+  }
+
+  /**
+   * Sends made while a batch is delivered leave when it ends, a connection's together as one
+   * sendmsg() (as the io_uring backend submits once per batch): a response sent in pieces would
+   * otherwise go out as several segments, and Nagle holds each after the first until the peer's
+   * ACK, which the peer may delay by 40 ms. Outside a batch (a timer, a callback) they leave at once.
+   */
+  #kick(id: number, c: Conn): void {
+    if (!this.#inBatch) return this.#flushSends(id, c);
+    if (c.deferred) return;
+    c.deferred = true;
+    this.#deferred.push(c);
+    this.#deferredIds.push(id);
+  }
+
+  #sendDeferred(): void {
+    // (a send's callback may queue more: outside the batch now, that one leaves at once)
+    for (let i = 0; i < this.#deferred.length; i++) {
+      const c = this.#deferred[i]!;
+      const id = this.#deferredIds[i]!;
+      if (!c.deferred) continue;
+      c.deferred = false;
+      if (this.conns[id] === c) this.#flushSends(id, c);
+    }
+    this.#deferred.length = 0;
+    this.#deferredIds.length = 0;
   }
 
   #queue(c: Conn, data: Uint8Array, cb: (err: Error | null) => void): void {
@@ -231,6 +274,13 @@ export class EpollBackend extends Connections<Conn> implements Backend {
   close(id: number, cb: () => void): void {
     const c = this.conns[id];
     if (c === undefined) return;
+    if (c.deferred) {
+      // What was sent before close() goes out first, as if sent at once (e.g. an HTTP 400).
+      c.deferred = false;
+      this.#flushSends(id, c);
+      // a send's callback may have closed it meanwhile
+      if (this.conns[id] !== c) return process.nextTick(cb);
+    }
     this.remove(id);
     if (c.mask !== 0) {
       this.#ep.remove(c.fd);

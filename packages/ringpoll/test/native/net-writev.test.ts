@@ -275,6 +275,44 @@ for (const backend of ["io_uring", "epoll"] as const) {
       await closed;
     });
 
+    it("batch handler: the pieces sent for one request leave as one send, so Nagle has no second segment to hold", async () => {
+      let server!: Server;
+      ({ server } = await listen({
+        batch: {
+          data(batch: DataBatch) {
+            for (let i = 0; i < batch.length; i++) {
+              const d = batch.data[i]!;
+              for (let k = 0; k < d.length; k += 100) server.send(batch.conn[i]!, d.subarray(k, k + 100));
+            }
+          },
+        },
+      }));
+      const c = net.connect(server.address()!.port, "127.0.0.1");
+      sockets.push(c);
+      await once(c, "connect");
+      const before = sendCalls(server);
+      for (let round = 0; round < 5; round++) {
+        const request = randomBytes(300);
+        const got: Buffer[] = [];
+        let n = 0;
+        const answered = new Promise<void>((resolve) => {
+          const onData = (d: Buffer) => {
+            got.push(d);
+            if ((n += d.length) >= request.length) {
+              c.off("data", onData);
+              resolve();
+            }
+          };
+          c.on("data", onData);
+        });
+        c.write(request);
+        await answered;
+        expect(Buffer.concat(got).equals(request)).toBe(true);
+      }
+      // one request of 300 bytes arrives in one read on loopback: three pieces, one send each time
+      expect(sendCalls(server) - before).toBe(5);
+    });
+
     it("batch handler: send() refuses a detached buffer before queueing anything", async () => {
       let thrown: unknown = null;
       let server!: Server;
