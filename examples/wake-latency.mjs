@@ -1,7 +1,7 @@
 // How late does the event loop learn of a completion, per ring flag? Another process sends N
 // datagrams, 10 ms apart, each carrying its send time (process.hrtime is CLOCK_MONOTONIC, the same
 // clock in both processes); a multishot recv on each kind of ring reports the time from send to JS.
-// On this project's machine (Linux 6.18.44, KVM guest) deferTaskrun rings were 14–16 ms late (p50)
+// On this project's machine (Linux 6.18.44, KVM guest) deferTaskrun rings were 9–16 ms late (p50)
 // while the others took ~0.3 ms: check your host before choosing deferTaskrun for a server.
 import { spawn } from "node:child_process";
 import { IoUring, sys } from "ringpoll";
