@@ -42,8 +42,8 @@ export class EpollBackend extends Connections<Conn> implements Backend {
   sendCalls = 0;
   /** inside a batch: sends wait for its end (see #kick) */
   #inBatch = false;
-  readonly #deferred: Conn[] = [];
-  readonly #deferredIds: number[] = [];
+  /** ids of the connections with deferred sends (a closed one's id may be reused meanwhile) */
+  readonly #deferred: number[] = [];
 
   constructor(events: BackendEvents) {
     super();
@@ -201,21 +201,19 @@ export class EpollBackend extends Connections<Conn> implements Backend {
     if (!this.#inBatch) return this.#flushSends(id, c);
     if (c.deferred) return;
     c.deferred = true;
-    this.#deferred.push(c);
-    this.#deferredIds.push(id);
+    this.#deferred.push(id);
   }
 
   #sendDeferred(): void {
     // (a send's callback may queue more: outside the batch now, that one leaves at once)
     for (let i = 0; i < this.#deferred.length; i++) {
-      const c = this.#deferred[i]!;
-      const id = this.#deferredIds[i]!;
-      if (!c.deferred) continue;
+      const id = this.#deferred[i]!;
+      const c = this.conns[id];
+      if (c === undefined || !c.deferred) continue;
       c.deferred = false;
-      if (this.conns[id] === c) this.#flushSends(id, c);
+      this.#flushSends(id, c);
     }
     this.#deferred.length = 0;
-    this.#deferredIds.length = 0;
   }
 
   #queue(c: Conn, data: Uint8Array, cb: (err: Error | null) => void): void {

@@ -126,8 +126,8 @@ export class UringBackend extends Connections<Conn> implements Backend {
     // allowCredentialChange: servers bind as root and then drop privileges; this ring only does
     // socket I/O on fds the server already holds, which the dropped ids would not change.
     // COOP_TASKRUN, not DEFER_TASKRUN: on Linux 6.18 here, a DEFER_TASKRUN ring's eventfd woke the
-    // loop ~16 ms after a request reached an idle server (`bench tcp-rr --connections 1`: 62 txn/s,
-    // p50 16 ms, against ~9.6k txn/s at 90 µs), and under load it was also slower (64 connections:
+    // loop ~16 ms after a request reached an idle server (`bench tcp-rr --connections 1`: 62 txn/s
+    // at p50 16 ms; without the flag 9.6k at 90 µs), and under load it was also slower (64 connections:
     // batch 1.11–1.14× node:net, against 1.35–1.39× with COOP_TASKRUN).
     this.ring = new IoUring({ entries: 512, cqEntries: 8192, singleIssuer: true, coopTaskrun: true, fallback: true, allowCredentialChange: true });
     try {
